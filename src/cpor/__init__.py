@@ -1,0 +1,1 @@
+"""CPOR: Claiming Partner of Record customer associations."""

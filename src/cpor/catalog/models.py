@@ -1,0 +1,200 @@
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+code_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9_-]*$", _("Use lower-case letters, digits, “-” and “_”.")
+)
+
+
+class ClaimUnit(models.TextChoices):
+    """What one claim line, and so one association, is about."""
+
+    WORKLOAD = "workload", _("Workload (tenant and workload)")
+    SUBSCRIPTION = "subscription", _("Subscription")
+
+
+class PurchaseChannel(models.TextChoices):
+    VOLUME_LICENSING = "volume_licensing", _("Volume Licensing")
+    WEB_DIRECT = "web_direct", _("Web Direct")
+    CSP = "csp", _("Cloud Solution Provider (CSP)")
+
+
+class SolutionArea(models.Model):
+    """Modern Work and Security, or Business Applications."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ("position", "name")
+        verbose_name = _("solution area")
+        verbose_name_plural = _("solution areas")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Engagement(models.Model):
+    """An incentive engagement that accepts CPOR claims, with the rules claims under it follow."""
+
+    code = models.CharField(_("code"), max_length=60, unique=True, validators=[code_validator])
+    name = models.CharField(_("name"), max_length=160)
+    solution_area = models.ForeignKey(
+        SolutionArea, models.PROTECT, related_name="engagements", verbose_name=_("solution area")
+    )
+    incentivized = models.BooleanField(_("pays incentives"), default=True)
+    claim_unit = models.CharField(_("claim unit"), max_length=20, choices=ClaimUnit.choices)
+    allowed_channels = models.JSONField(
+        _("allowed purchase channels"),
+        default=list,
+        blank=True,
+        help_text=_("Purchase channels a claimed subscription must come from; empty allows any."),
+    )
+    opt_out_allowed = models.BooleanField(_("incentive opt-out allowed"), default=False)
+    requires_revenue_details = models.BooleanField(
+        _("requires seller, customer and ISV names"), default=False
+    )
+    notice_period_days = models.PositiveSmallIntegerField(
+        _("customer notice period (days)"),
+        default=7,
+        validators=[MaxValueValidator(365)],
+        help_text=_("0 makes an approved association official at once."),
+    )
+    poe_max_age_days = models.PositiveSmallIntegerField(
+        _("oldest accepted PoE (days)"),
+        default=365,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text=_("The customer's acknowledgment must be dated within this many days."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ("solution_area__position", "name")
+        verbose_name = _("engagement")
+        verbose_name_plural = _("engagements")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        unknown = set(self.allowed_channels or []) - set(PurchaseChannel.values)
+        if unknown:
+            raise ValidationError(
+                {"allowed_channels": _("Unknown purchase channel: %s") % ", ".join(sorted(unknown))}
+            )
+
+    def allows_channel(self, channel: str) -> bool:
+        return not self.allowed_channels or channel in self.allowed_channels
+
+
+class PartnerRole(models.Model):
+    """The activity a partner performed; choosing one picks the engagement of the claim."""
+
+    code = models.CharField(_("code"), max_length=60, unique=True, validators=[code_validator])
+    name = models.CharField(_("name"), max_length=160)
+    solution_area = models.ForeignKey(
+        SolutionArea, models.PROTECT, related_name="roles", verbose_name=_("solution area")
+    )
+    engagement = models.OneToOneField(
+        Engagement, models.PROTECT, related_name="role", verbose_name=_("engagement")
+    )
+    help_text = models.TextField(_("when to choose it"))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ("solution_area__position", "position", "name")
+        verbose_name = _("partner role")
+        verbose_name_plural = _("partner roles")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.engagement_id and self.engagement.solution_area_id != self.solution_area_id:
+            raise ValidationError(
+                {"engagement": _("The engagement belongs to another solution area.")}
+            )
+
+
+class Product(models.Model):
+    """A workload (Modern Work and Security) or product (Business Applications)."""
+
+    code = models.CharField(_("code"), max_length=60, unique=True, validators=[code_validator])
+    name = models.CharField(_("name"), max_length=160)
+    solution_area = models.ForeignKey(
+        SolutionArea, models.PROTECT, related_name="products", verbose_name=_("solution area")
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ("solution_area__position", "name")
+        verbose_name = _("workload or product")
+        verbose_name_plural = _("workloads and products")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OutOfScopeProgram(models.Model):
+    """A program whose claims do not belong here, with where to send them instead."""
+
+    code = models.CharField(_("code"), max_length=60, unique=True, validators=[code_validator])
+    name = models.CharField(_("name"), max_length=160)
+    message = models.TextField(_("redirect message"))
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = _("out-of-scope program")
+        verbose_name_plural = _("out-of-scope programs")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProgramSettings(models.Model):
+    """Program-wide settings: a single row (pk=1), edited by program admins."""
+
+    poe_max_bytes = models.PositiveIntegerField(
+        _("largest PoE file (bytes)"),
+        default=10 * 1024 * 1024,
+        validators=[MinValueValidator(1024), MaxValueValidator(100 * 1024 * 1024)],
+    )
+    draft_expiry_days = models.PositiveSmallIntegerField(
+        _("days before an untouched draft expires"), default=90, validators=[MinValueValidator(1)]
+    )
+    info_request_business_days = models.PositiveSmallIntegerField(
+        _("business days to answer a request for information"),
+        default=5,
+        validators=[MinValueValidator(1)],
+    )
+    pickup_target_business_days = models.PositiveSmallIntegerField(
+        _("target to pick up a submitted claim (business days)"), default=5
+    )
+    decision_target_business_days = models.PositiveSmallIntegerField(
+        _("target to decide a claim (business days)"), default=5
+    )
+    dispute_window_days = models.PositiveSmallIntegerField(
+        _("days a rejection can be disputed"), default=30
+    )
+
+    class Meta:
+        verbose_name = _("program settings")
+        verbose_name_plural = _("program settings")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="program_settings_single_row")
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Program settings"))
+
+    @classmethod
+    def load(cls) -> "ProgramSettings":
+        settings, _created = cls.objects.get_or_create(pk=1)
+        return settings

@@ -1,0 +1,32 @@
+"""Reads of the catalog. The catalog is public to every signed-in user."""
+
+from django.db.models import Prefetch, QuerySet
+
+from cpor.catalog.models import OutOfScopeProgram, PartnerRole, Product, SolutionArea
+
+
+def catalog_overview() -> QuerySet[SolutionArea]:
+    """Solution areas with their active roles (and engagements) and active products."""
+    return SolutionArea.objects.prefetch_related(
+        Prefetch(
+            "roles",
+            queryset=PartnerRole.objects.filter(active=True).select_related("engagement"),
+        ),
+        Prefetch("products", queryset=Product.objects.filter(active=True)),
+    )
+
+
+def role_by_code(code: str) -> PartnerRole | None:
+    return (
+        PartnerRole.objects.select_related("engagement", "solution_area")
+        .filter(code=code, active=True)
+        .first()
+    )
+
+
+def out_of_scope_program(code_or_name: str) -> OutOfScopeProgram | None:
+    value = code_or_name.strip()
+    return (
+        OutOfScopeProgram.objects.filter(code__iexact=value).first()
+        or OutOfScopeProgram.objects.filter(name__iexact=value).first()
+    )

@@ -100,7 +100,9 @@ def _record(
 
 def _lock_claim(claim: Claim | int) -> Claim:
     pk = claim.pk if isinstance(claim, Claim) else claim
-    return Claim.objects.select_for_update().select_related("role__engagement").get(pk=pk)
+    return (
+        Claim.objects.select_for_update(of=("self",)).select_related("role__engagement").get(pk=pk)
+    )
 
 
 def _move(
@@ -877,7 +879,7 @@ def _associate(
     newcomer_poe: datetime.date | None,
 ) -> Association:
     holders = list(
-        Association.objects.select_for_update()
+        Association.objects.select_for_update(of=("self",))
         .select_related("claim")
         .filter(
             unit_filter(
@@ -1047,7 +1049,7 @@ def _end(
 def _lock_association(association: Association | int) -> Association:
     pk = association.pk if isinstance(association, Association) else association
     return (
-        Association.objects.select_for_update()
+        Association.objects.select_for_update(of=("self",))
         .select_related("claim", "product", "subscription", "tenant")
         .get(pk=pk)
     )

@@ -1,0 +1,39 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def test_settings(settings, tmp_path):
+    """Each test stores PoE files in its own folder; passwords hash fast."""
+    settings.MEDIA_ROOT = tmp_path / "private"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def partner():
+    from cpor.testing.factories import partner_user
+
+    return partner_user()
+
+
+@pytest.fixture
+def reviewer():
+    from cpor.testing.factories import operator_user
+
+    return operator_user()
+
+
+@pytest.fixture
+def tenant():
+    from cpor.testing.factories import customer_tenant
+
+    return customer_tenant()
+
+
+@pytest.fixture
+def seeded_catalog(transactional_db):
+    """Transactional tests flush the database afterwards, catalog included: put it back."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("cpor.catalog.migrations.0002_seed_catalog").seed(apps, None)

@@ -1,0 +1,100 @@
+"""The automated checks the partner sees before submitting and the reviewer on opening."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from cpor.catalog.models import PurchaseChannel
+from cpor.claims import services
+from cpor.claims.checks import Outcome, run_checks
+from cpor.claims.models import Claim
+from cpor.customers.models import Subscription
+from cpor.partners.models import PartnerLocation
+from cpor.testing.factories import (
+    SubscriptionFactory,
+    add_poe,
+    claim_input,
+    partner_user,
+    submitted_claim,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def outcomes(claim: Claim) -> dict[str, str]:
+    """The worst outcome per check code."""
+    order = [Outcome.PASS, Outcome.WARNING, Outcome.FAIL]
+    worst: dict[str, str] = {}
+    for result in run_checks(claim):
+        if order.index(result.outcome) >= order.index(worst.get(result.code, Outcome.PASS)):
+            worst[result.code] = result.outcome
+    return worst
+
+
+def draft(partner, tenant, **kwargs):
+    claim = services.claim_create(actor=partner, data=claim_input(partner, tenant, **kwargs))
+    add_poe(partner, claim)
+    return claim
+
+
+def test_a_good_claim_passes_every_check_but_the_licence_warning(partner, tenant):
+    claim = draft(partner, tenant)
+    result = outcomes(claim)
+    assert set(result) == {
+        "partner_id", "tenant", "role", "unit", "required_fields", "poe", "contact_domain",
+        "open_claim", "conflict",
+    }
+    # The demo tenant has no Teams licence recorded: a warning, not a block.
+    assert result.pop("unit") == Outcome.WARNING
+    assert set(result.values()) == {Outcome.PASS}
+
+
+def test_licensed_workload_passes(partner, tenant):
+    from cpor.catalog.models import Product
+
+    SubscriptionFactory(tenant=tenant, product=Product.objects.get(code="teams"),
+                        purchase_channel=PurchaseChannel.CSP)
+    assert outcomes(draft(partner, tenant))["unit"] == Outcome.PASS
+
+
+def test_inactive_partner_location_fails(partner, tenant):
+    claim = draft(partner, tenant)
+    PartnerLocation.objects.filter(pk=claim.location_id).update(active=False)
+    claim.refresh_from_db()
+    assert outcomes(claim)["partner_id"] == Outcome.FAIL
+
+
+def test_subscription_that_ended_after_drafting_fails(partner, tenant):
+    sub = SubscriptionFactory(tenant=tenant)
+    claim = draft(partner, tenant, role="build_intent_advisor", subscriptions=[sub])
+    Subscription.objects.filter(pk=sub.pk).update(
+        ends_on=timezone.localdate() - datetime.timedelta(days=1)
+    )
+    assert outcomes(claim)["unit"] == Outcome.FAIL
+
+
+def test_unverified_contact_domain_warns(partner, tenant):
+    claim = draft(partner, tenant, customer_contact_email="ana@gmail.com")
+    assert outcomes(claim)["contact_domain"] == Outcome.WARNING
+
+
+def test_future_or_too_old_poe_fails(partner, tenant):
+    claim = services.claim_create(actor=partner, data=claim_input(partner, tenant))
+    add_poe(partner, claim, signed_on=timezone.localdate() - datetime.timedelta(days=366))
+    assert outcomes(claim)["poe"] == Outcome.FAIL
+
+
+def test_conflict_with_another_partner_is_a_warning_that_names_no_partner(partner, reviewer, tenant):
+    holder = partner_user()
+    services.claim_approve(actor=reviewer, claim=submitted_claim(holder, tenant))
+    claim = draft(partner, tenant)
+    conflict = [r for r in run_checks(claim) if r.code == "conflict"]
+    assert [r.outcome for r in conflict] == [Outcome.WARNING]
+    assert holder.partner_membership.organisation.name not in conflict[0].message
+    services.claim_submit(actor=partner, claim=claim, confirmed=True)  # a warning never blocks
+
+
+def test_same_partner_open_claim_fails(partner, tenant):
+    submitted_claim(partner, tenant)
+    assert outcomes(draft(partner, tenant))["open_claim"] == Outcome.FAIL

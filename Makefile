@@ -7,7 +7,7 @@ PORT ?= 8000
 MANAGE := $(BIN)/python manage.py
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/cpor
 
-.PHONY: run install migrate serve test test-sqlite test-postgres lint format bench clean
+.PHONY: run install chromium test test-sqlite test-postgres lint format bench clean
 
 install: $(STAMP)
 
@@ -32,14 +32,19 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# The whole suite, on SQLite and then on PostgreSQL (where the concurrency tests run).
+# Browser tests drive Debian's chromium; nothing is downloaded by Playwright.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# The whole suite on SQLite, then the database-level tests again on PostgreSQL (where the
+# concurrency tests run); browser tests run once, on SQLite.
 test: lint test-sqlite test-postgres
 
-test-sqlite: install
+test-sqlite: install chromium
 	$(BIN)/pytest -q
 
 test-postgres: install
-	DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q
+	DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m "not browser"
 
 bench: install
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/run.py

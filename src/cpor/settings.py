@@ -84,6 +84,11 @@ INSTALLED_APPS = [
     "cpor.partners",
     "cpor.customers",
     "cpor.claims",
+    "cpor.review",
+    "cpor.consent",
+    "cpor.notifications",
+    "cpor.usage",
+    "cpor.api",
     "cpor.web",
 ]
 
@@ -179,3 +184,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+
+# --- Accounts and sign-in (django-allauth) -------------------------------------------
+
+# --- Notifications, outbox and background work (Celery) -----------------------------
+
+# --- REST API (Django REST framework, drf-spectacular) -------------------------------
+
+# --- Usage -----------------------------------------------------------------------------

@@ -42,8 +42,15 @@ def test_a_good_claim_passes_every_check_but_the_licence_warning(partner, tenant
     claim = draft(partner, tenant)
     result = outcomes(claim)
     assert set(result) == {
-        "partner_id", "tenant", "role", "unit", "required_fields", "poe", "contact_domain",
-        "open_claim", "conflict",
+        "partner_id",
+        "tenant",
+        "role",
+        "unit",
+        "required_fields",
+        "poe",
+        "contact_domain",
+        "open_claim",
+        "conflict",
     }
     # The demo tenant has no Teams licence recorded: a warning, not a block.
     assert result.pop("unit") == Outcome.WARNING
@@ -53,8 +60,11 @@ def test_a_good_claim_passes_every_check_but_the_licence_warning(partner, tenant
 def test_licensed_workload_passes(partner, tenant):
     from cpor.catalog.models import Product
 
-    SubscriptionFactory(tenant=tenant, product=Product.objects.get(code="teams"),
-                        purchase_channel=PurchaseChannel.CSP)
+    SubscriptionFactory(
+        tenant=tenant,
+        product=Product.objects.get(code="teams"),
+        purchase_channel=PurchaseChannel.CSP,
+    )
     assert outcomes(draft(partner, tenant))["unit"] == Outcome.PASS
 
 
@@ -85,7 +95,9 @@ def test_future_or_too_old_poe_fails(partner, tenant):
     assert outcomes(claim)["poe"] == Outcome.FAIL
 
 
-def test_conflict_with_another_partner_is_a_warning_that_names_no_partner(partner, reviewer, tenant):
+def test_conflict_with_another_partner_is_a_warning_that_names_no_partner(
+    partner, reviewer, tenant
+):
     holder = partner_user()
     services.claim_approve(actor=reviewer, claim=submitted_claim(holder, tenant))
     claim = draft(partner, tenant)

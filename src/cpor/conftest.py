@@ -42,6 +42,3 @@ def seeded_catalog(transactional_db):
     from django.apps import apps
 
     importlib.import_module("cpor.catalog.migrations.0002_seed_catalog").seed(apps, None)
-
-
-pytest_plugins = ["cpor.testing.browser"]

@@ -26,9 +26,7 @@ def test_health_reports_the_database(client):
 
 def test_partner_signs_in_with_email_in_any_case(client):
     user = partner_user()
-    response = client.post(
-        reverse("login"), {"username": user.email.upper(), "password": PASSWORD}
-    )
+    response = client.post(reverse("login"), {"username": user.email.upper(), "password": PASSWORD})
     assert response.status_code == 302
     assert client.get("/").context["user"] == user
 

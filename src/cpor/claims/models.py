@@ -302,6 +302,8 @@ class ClaimEvent(models.Model):
     reason_code = models.CharField(_("reason"), max_length=40, blank=True)
     message = models.TextField(_("message"), blank=True)
     internal = models.BooleanField(_("internal note"), default=False)
+    # A reviewer's internal note is private to its author unless shared (SPEC §2).
+    shared = models.BooleanField(_("shared with other reviewers"), default=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
     )

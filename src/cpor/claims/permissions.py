@@ -55,3 +55,17 @@ def can_view_organisation_data(actor: User | None, organisation_id: int) -> bool
         return True
     membership = partner_membership(actor)
     return membership is not None and membership.organisation_id == organisation_id
+
+
+def require_partner_member(actor: User | None) -> Membership:
+    membership = partner_membership(actor)
+    if membership is None:
+        raise PermissionDenied(_("Only partner users can do this."))
+    return membership
+
+
+def require_operator(actor: User | None) -> User:
+    """Reviewers and program admins: the review queue and every submitted claim."""
+    if actor is None or not actor.is_authenticated or not actor.is_operator:
+        raise PermissionDenied(_("Only program staff can do this."))
+    return actor

@@ -3,7 +3,9 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cpor.accounts.models import User
 from cpor.claims.models import (
@@ -11,9 +13,13 @@ from cpor.claims.models import (
     Association,
     Claim,
     ClaimEvent,
+    ClaimLine,
     ClaimStatus,
+    EventAction,
 )
 from cpor.claims.permissions import partner_membership
+from cpor.customers.models import Subscription, Tenant
+from cpor.partners.models import PartnerLocation
 
 
 def unit_filter(
@@ -103,11 +109,15 @@ def claim_get(*, actor: User | None, pk: int) -> Claim:
 
 
 def claim_history(*, actor: User | None, claim: Claim) -> QuerySet[ClaimEvent]:
-    """The claim's history; internal notes only for the program operator."""
+    """The claim's history. Partners never see internal notes; a reviewer sees their own
+    and shared ones; program admins (all read access) see every note."""
     events = claim.events.select_related("actor", "association")
     if actor is None or not actor.is_operator:
-        events = events.filter(internal=False)
-    return events
+        return events.filter(internal=False)
+    if actor.is_program_admin:
+        return events
+    # A reviewer sees another reviewer's notes only when they were shared.
+    return events.filter(Q(internal=False) | Q(shared=True) | Q(actor=actor))
 
 
 def association_list(*, actor: User | None) -> QuerySet[Association]:
@@ -122,3 +132,111 @@ def association_list(*, actor: User | None) -> QuerySet[Association]:
     if membership is None:
         return Association.objects.none()
     return associations.filter(organisation_id=membership.organisation_id)
+
+
+# ---------------------------------------------------------------------------
+# The partner web experience (claim list, Add customer wizard, claim detail)
+
+CLAIM_SORTS = {
+    "name": ("name", "id"),
+    "status": ("status", "-created_at", "-id"),
+    "tenant": ("tenant__name", "-created_at", "-id"),
+    "role": ("role__name", "-created_at", "-id"),
+    "created": ("created_at", "id"),
+    "submitted": ("submitted_at", "id"),
+}
+
+
+def claim_list_page_rows(
+    *, actor: User | None, filters: ClaimFilters | None = None, sort: str = "-created"
+) -> QuerySet[Claim]:
+    """The claim list with everything a row shows, in a fixed number of queries:
+    one select for the claims (and their role, area, tenant, location) and one for all
+    their lines (with product and subscription), whatever the page size."""
+    key = sort.removeprefix("-")
+    order = CLAIM_SORTS.get(key, CLAIM_SORTS["created"])
+    if sort.startswith("-") or key not in CLAIM_SORTS:
+        order = tuple(f"-{name}" if not name.startswith("-") else name[1:] for name in order)
+    return (
+        claim_list(actor=actor, filters=filters)
+        .order_by(*order)
+        .prefetch_related(
+            Prefetch("lines", queryset=ClaimLine.objects.select_related("product", "subscription"))
+        )
+    )
+
+
+def claims_needing_action_count(*, actor: User | None) -> int:
+    """How many of the actor's claims wait for the partner (a reviewer asked for more)."""
+    return claim_list(actor=actor, filters=ClaimFilters(status=ClaimStatus.ACTION_REQUIRED)).count()
+
+
+def partner_locations(*, actor: User | None):
+    """The active locations (PartnerIDs) of the actor's organisation."""
+    membership = partner_membership(actor)
+    if membership is None:
+        return PartnerLocation.objects.none()
+    return PartnerLocation.objects.filter(
+        organisation_id=membership.organisation_id, active=True
+    ).order_by("partner_id")
+
+
+def tenant_by_tenant_id(tenant_id) -> Tenant | None:
+    """The tenant with this directory ID (a GUID), if the program knows it."""
+    return Tenant.objects.filter(tenant_id=tenant_id).first()
+
+
+@dataclass(frozen=True)
+class SubscriptionChoice:
+    subscription: Subscription
+    reason: str  # empty when the subscription can be claimed under the role
+
+    @property
+    def eligible(self) -> bool:
+        return not self.reason
+
+
+def claimable_subscriptions(*, tenant, role) -> list[SubscriptionChoice]:
+    """The tenant's subscriptions for the Business Applications step, each with why it
+    cannot be claimed under ``role`` (ended, not started, channel, other area), if so."""
+    today = timezone.localdate()
+    choices = []
+    for subscription in (
+        Subscription.objects.filter(tenant=tenant)
+        .select_related("product")
+        .order_by("product__name", "ends_on")
+    ):
+        reason = ""
+        if subscription.product.solution_area_id != role.solution_area_id:
+            reason = _("Not a %s product.") % role.solution_area.name
+        elif subscription.ends_on < today:
+            reason = _("Ended on %s.") % subscription.ends_on.isoformat()
+        elif subscription.starts_on > today:
+            reason = _("Starts on %s.") % subscription.starts_on.isoformat()
+        elif not role.engagement.allows_channel(subscription.purchase_channel):
+            reason = _("Bought through %s: only Volume Licensing or Web Direct qualify.") % (
+                subscription.get_purchase_channel_display()
+            )
+        choices.append(SubscriptionChoice(subscription, reason))
+    return choices
+
+
+def latest_info_request(*, claim: Claim) -> ClaimEvent | None:
+    """The reviewer's most recent request for information on the claim."""
+    return (
+        claim.events.filter(action=EventAction.REQUEST_INFO, internal=False)
+        .order_by("-at", "-id")
+        .first()
+    )
+
+
+def review_queue(*, actor: User | None) -> QuerySet[Claim]:
+    """Claims awaiting a reviewer's decision, oldest submission first; program staff only.
+
+    (A minimal queue for the API; the review app may offer a richer one.)"""
+    if actor is None or not actor.is_authenticated or not actor.is_operator:
+        return Claim.objects.none()
+    from cpor.claims.models import AWAITING_DECISION
+
+    awaiting = claim_list(actor=actor).filter(status__in=AWAITING_DECISION)
+    return awaiting.order_by("submitted_at", "id")

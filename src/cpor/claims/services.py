@@ -79,6 +79,7 @@ def _record(
     message: str = "",
     reason_code: str = "",
     internal: bool = False,
+    shared: bool = False,
     association: Association | None = None,
     actor_label: str = "",
     at: datetime.datetime | None = None,
@@ -92,6 +93,7 @@ def _record(
         message=message,
         reason_code=reason_code,
         internal=internal,
+        shared=shared,
         actor=actor,
         actor_label=actor_label or ("" if actor else SYSTEM),
         at=at or timezone.now(),
@@ -710,6 +712,8 @@ def claim_dispute(*, actor: User, claim: Claim, justification: str) -> Claim:
             _("Explain why the rejection is wrong, or add newer PoE."),
             field="justification",
         )
+    # The dispute reopens the decision: the lines the rejection closed await it again.
+    claim.lines.filter(status=LineStatus.REJECTED).update(status=LineStatus.PENDING)
     return _move(
         claim,
         ClaimStatus.DISPUTED,
@@ -943,15 +947,20 @@ def _associate(
 
 
 @transaction.atomic
-def claim_add_note(*, actor: User, claim: Claim, message: str) -> ClaimEvent:
-    """An internal note: reviewers and program admins see it, partners never do."""
+def claim_add_note(*, actor: User, claim: Claim, message: str, shared: bool = False) -> ClaimEvent:
+    """An internal note: partners never see it; other reviewers only when ``shared``."""
     if actor is None or not actor.is_operator:
         raise DomainError("permission_denied", _("Only program staff write internal notes."))
     if not message.strip():
         raise DomainError("required", _("Write the note."), field="message")
     claim = _lock_claim(claim)
     return _record(
-        claim, action=EventAction.NOTE, actor=actor, message=message.strip(), internal=True
+        claim,
+        action=EventAction.NOTE,
+        actor=actor,
+        message=message.strip(),
+        internal=True,
+        shared=shared,
     )
 
 
@@ -1149,7 +1158,7 @@ def associations_activate_due(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     due = Association.objects.filter(
         status=AssociationStatus.PENDING_CUSTOMER, notice_ends_at__lte=now
-    ).select_related("claim")
+    ).select_related("claim__tenant", "product", "subscription", "tenant")
     return sum(association_activate(association=a, now=now) for a in due.iterator(chunk_size=500))
 
 

@@ -121,3 +121,32 @@ def test_draft_with_history_can_be_deleted(partner, tenant):
     draft = services.claim_create(actor=partner, data=claim_input(partner, tenant))
     services.claim_delete(actor=partner, claim=draft)
     assert not ClaimLine.objects.filter(claim_id=draft.pk).exists()
+
+
+def test_every_trigger_is_installed_after_the_migrations_rebuilt_tables():
+    from cpor.claims import immutability
+
+    # Migration 0004 rebuilds claims_claimevent on SQLite, which drops its triggers;
+    # the post_migrate installer must have put them back.
+    expected = (
+        {name for name, _table in immutability.SQLITE_TRIGGERS}
+        if connection.vendor == "sqlite"
+        else {name for name, _table, _fn in immutability.POSTGRESQL_TRIGGERS}
+    )
+    assert immutability.installed(connection) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_reinstalls_a_dropped_trigger(seeded_catalog):
+    from django.core.management import call_command
+
+    from cpor.claims import immutability
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("DROP TRIGGER claims_claim_frozen")
+        else:
+            cursor.execute("DROP TRIGGER claims_claim_frozen ON claims_claim")
+    assert "claims_claim_frozen" not in immutability.installed(connection)
+    call_command("migrate", verbosity=0)
+    assert "claims_claim_frozen" in immutability.installed(connection)

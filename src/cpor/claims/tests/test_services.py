@@ -391,13 +391,25 @@ def test_stale_draft_expires_and_fresh_one_does_not(partner, tenant):
     assert (stale.status, fresh.status) == (ClaimStatus.EXPIRED, ClaimStatus.DRAFT)
 
 
-def test_internal_notes_are_hidden_from_partners(partner, reviewer, tenant):
+def test_internal_notes_are_hidden_from_partners_and_private_unless_shared(
+    partner, reviewer, tenant
+):
     from cpor.claims.selectors import claim_history
 
     claim = submitted_claim(partner, tenant)
     services.claim_add_note(actor=reviewer, claim=claim, message="Looks like a reseller.")
-    assert not claim_history(actor=partner, claim=claim).filter(internal=True).exists()
-    assert claim_history(actor=reviewer, claim=claim).filter(internal=True).count() == 1
+    services.claim_add_note(actor=reviewer, claim=claim, message="Ask the CIO.", shared=True)
+    colleague = operator_user()
+    admin = operator_user(OperatorRole.PROGRAM_ADMIN)
+
+    def notes(actor):
+        events = claim_history(actor=actor, claim=claim).filter(internal=True)
+        return sorted(events.values_list("message", flat=True))
+
+    assert notes(partner) == []
+    assert notes(reviewer) == ["Ask the CIO.", "Looks like a reseller."]
+    assert notes(colleague) == ["Ask the CIO."]
+    assert notes(admin) == ["Ask the CIO.", "Looks like a reseller."]
     with pytest.raises(DomainError):
         services.claim_add_note(actor=partner, claim=claim, message="Hi")
 

@@ -303,7 +303,7 @@ class ClaimEvent(models.Model):
     message = models.TextField(_("message"), blank=True)
     internal = models.BooleanField(_("internal note"), default=False)
     # A reviewer's internal note is private to its author unless shared (SPEC §2).
-    shared = models.BooleanField(_("shared with other reviewers"), default=False)
+    shared = models.BooleanField(_("shared with other reviewers"), db_default=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -7,7 +7,7 @@ PORT ?= 8000
 MANAGE := $(BIN)/python manage.py
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/cpor
 
-.PHONY: run install chromium test test-sqlite test-postgres lint format bench clean
+.PHONY: run install chromium test test-sqlite test-postgres lint format bench clean worker
 
 install: $(STAMP)
 
@@ -22,6 +22,11 @@ run: install
 	$(MANAGE) collectstatic --no-input --verbosity 0
 	$(MANAGE) seed_demo --if-empty
 	$(BIN)/gunicorn cpor.wsgi --pythonpath src --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile -
+
+# Production background work: a Celery worker with beat (needs CELERY_BROKER_URL). Without
+# a broker there is nothing to run: schedule `manage.py run_periodic` from cron instead.
+worker: install
+	PYTHONPATH=src $(BIN)/celery -A cpor worker --beat --loglevel INFO
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,1 +1,5 @@
 """CPOR: Claiming Partner of Record customer associations."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

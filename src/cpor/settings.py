@@ -79,6 +79,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
     "cpor.accounts",
     "cpor.catalog",
     "cpor.partners",
@@ -90,6 +94,9 @@ INSTALLED_APPS = [
     "cpor.usage",
     "cpor.api",
     "cpor.web",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
 ]
 
 MIDDLEWARE = [
@@ -100,6 +107,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "cpor.web.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -187,9 +196,135 @@ LOGGING = {
 
 
 # --- Accounts and sign-in (django-allauth) -------------------------------------------
+# Sign-in by e-mail; partner users are onboarded by their admins or the program, never
+# by public sign-up. TOTP second factor optional per user, with recovery codes.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+ACCOUNT_ADAPTER = "cpor.web.accounts.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CPOR] "
+ACCOUNT_PREVENT_ENUMERATION = True
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = CPOR_OPERATOR_NAME
+# allauth keeps sign-in rate limits and already-used TOTP codes in the cache: with several
+# web processes they must share one (CACHE_URL, e.g. redis://127.0.0.1:6379/1).
+_cache_url = env_str("CACHE_URL", "")
+if _cache_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+        }
+    }
 
 # --- Notifications, outbox and background work (Celery) -----------------------------
+# Every notification is an outbox row written with the state change that causes it.
+# Without a broker (embedded) it is delivered in-process after commit and
+# `manage.py run_periodic` (cron) runs the periodic jobs; with CELERY_BROKER_URL a Celery
+# worker delivers it and Celery beat runs the jobs (docs: README, Configuration).
+CPOR_BASE_URL = env_str("CPOR_BASE_URL", "http://127.0.0.1:8000")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or None
+CPOR_BACKGROUND = "celery" if CELERY_BROKER_URL else "inline"
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12, minimum=1)
+OUTBOX_BACKOFF_SECONDS = env_int("OUTBOX_BACKOFF_SECONDS", 30, minimum=1)
+OUTBOX_BACKOFF_MAX_SECONDS = env_int("OUTBOX_BACKOFF_MAX_SECONDS", 6 * 3600, minimum=1)
+# A claimed message is not retried by another worker before its lease runs out.
+OUTBOX_LEASE_SECONDS = max(env_int("OUTBOX_LEASE_SECONDS", 300, minimum=10), 2 * EMAIL_TIMEOUT)
+CPOR_DECLINE_LINK_DAYS = env_int("CPOR_DECLINE_LINK_DAYS", 30, minimum=1)
+CPOR_DRAFT_WARNING_DAYS = env_int("CPOR_DRAFT_WARNING_DAYS", 7, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "outbox-retry": {
+        "task": "cpor.run_periodic_job",
+        "schedule": env_int("OUTBOX_RETRY_SECONDS", 60, minimum=5),
+        "args": ("outbox_retry",),
+    },
+    **{
+        f"periodic-{job}": {"task": "cpor.run_periodic_job", "schedule": 900.0, "args": (job,)}
+        for job in (
+            "activate_associations",
+            "expire_subscriptions",
+            "warn_stale_drafts",
+            "expire_stale_drafts",
+            "reject_unanswered",
+        )
+    },
+}
+
 
 # --- REST API (Django REST framework, drf-spectacular) -------------------------------
+# Token (Bearer) authentication for integrations, the session for the browsable API;
+# throttled per token with rates from the environment (DRF's "N/second|minute|hour|day").
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "cpor.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "cpor.api.parsers.LimitedJSONParser",
+        "cpor.api.parsers.LimitedMultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["cpor.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env_str("API_THROTTLE_RATE", "600/minute"),
+        "anon": env_str("API_THROTTLE_ANON_RATE", "60/minute"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "cpor.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "cpor.api.pagination.CursorPage",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CPOR API",
+    "DESCRIPTION": "Claims, proofs of execution, reviews and associations of the Claiming "
+    "Partner of Record program. Authenticate with `Authorization: Bearer <token>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cpor.api.schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ClaimStatusEnum": "cpor.claims.models.ClaimStatus",
+        "AssociationStatusEnum": "cpor.claims.models.AssociationStatus",
+    },
+}
+# Idempotency keys are remembered this long; webhook endpoints must be https:// except
+# for the hosts listed here (tests and local development).
+API_IDEMPOTENCY_TTL_HOURS = env_int("API_IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
+API_WEBHOOK_INSECURE_HOSTS = env_list("API_WEBHOOK_INSECURE_HOSTS", [])
+API_BULK_MAX_ROWS = env_int("API_BULK_MAX_ROWS", 1000, minimum=1)
 
 # --- Usage -----------------------------------------------------------------------------
+# Usage files are imported in batches of this many rows (memory stays flat whatever the
+# file size); the upload page keeps this many rejected rows to show.
+USAGE_IMPORT_BATCH_ROWS = env_int("USAGE_IMPORT_BATCH_ROWS", 50_000, minimum=1)
+USAGE_REJECTIONS_SHOWN = env_int("USAGE_REJECTIONS_SHOWN", 1000, minimum=1)
+# PostgreSQL memory for one import's checks and staging table (work_mem, temp_buffers).
+USAGE_IMPORT_WORK_MEM = env_str("USAGE_IMPORT_WORK_MEM", "256MB")

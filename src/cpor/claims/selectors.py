@@ -228,15 +228,3 @@ def latest_info_request(*, claim: Claim) -> ClaimEvent | None:
         .order_by("-at", "-id")
         .first()
     )
-
-
-def review_queue(*, actor: User | None) -> QuerySet[Claim]:
-    """Claims awaiting a reviewer's decision, oldest submission first; program staff only.
-
-    (A minimal queue for the API; the review app may offer a richer one.)"""
-    if actor is None or not actor.is_authenticated or not actor.is_operator:
-        return Claim.objects.none()
-    from cpor.claims.models import AWAITING_DECISION
-
-    awaiting = claim_list(actor=actor).filter(status__in=AWAITING_DECISION)
-    return awaiting.order_by("submitted_at", "id")

@@ -11,15 +11,18 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cpor.accounts.models import User
+from cpor.api.webhooks import queue_webhooks_for_event
 from cpor.catalog.models import ClaimUnit, PartnerRole, Product, ProgramSettings
 from cpor.catalog.selectors import out_of_scope_program, role_by_code
 from cpor.claims import checks, filetypes
@@ -51,6 +54,7 @@ from cpor.claims.reasons import InfoRequestReason, RejectionReason
 from cpor.claims.selectors import latest_poe_date, unit_filter
 from cpor.customers.models import Subscription, Tenant
 from cpor.errors import DomainError, PermissionDenied, illegal_transition
+from cpor.notifications.notices import claim_event_notify, draft_expiry_warning_notify
 from cpor.partners.models import PartnerLocation, PartnerOrganisation
 
 SYSTEM = "system"
@@ -84,7 +88,7 @@ def _record(
     actor_label: str = "",
     at: datetime.datetime | None = None,
 ) -> ClaimEvent:
-    return ClaimEvent.objects.create(
+    event = ClaimEvent.objects.create(
         claim=claim,
         association=association,
         action=action,
@@ -98,6 +102,10 @@ def _record(
         actor_label=actor_label or ("" if actor else SYSTEM),
         at=at or timezone.now(),
     )
+    # Every history event is where notifications start: queued in this same transaction.
+    claim_event_notify(event=event)
+    queue_webhooks_for_event(event=event)
+    return event
 
 
 def _lock_claim(claim: Claim | int) -> Claim:
@@ -1153,13 +1161,47 @@ def association_activate(*, association: Association, now: datetime.datetime | N
     return bool(changed)
 
 
-def associations_activate_due(*, now: datetime.datetime | None = None) -> int:
-    """The periodic job: activate every association whose notice period has passed."""
+def associations_activate_due(
+    *, now: datetime.datetime | None = None, batch_size: int = 500
+) -> int:
+    """The periodic job: activate every association whose notice period has passed.
+
+    Batch by batch, each in one transaction: the batch's rows are locked (skipping rows
+    another worker holds, on PostgreSQL), switched with one conditional UPDATE, and
+    each gets its history event and notification. Two workers never act on the same
+    association; a worker stops when what is left is held by the other."""
     now = now or timezone.now()
-    due = Association.objects.filter(
-        status=AssociationStatus.PENDING_CUSTOMER, notice_ends_at__lte=now
-    ).select_related("claim__tenant", "product", "subscription", "tenant")
-    return sum(association_activate(association=a, now=now) for a in due.iterator(chunk_size=500))
+    due_filter = {"status": AssociationStatus.PENDING_CUSTOMER, "notice_ends_at__lte": now}
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    activated = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Association.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+                .filter(**due_filter)
+                .select_related("claim__tenant", "product", "subscription", "tenant")
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                return activated
+            changed = Association.objects.filter(pk__in=[a.pk for a in batch], **due_filter).update(
+                status=AssociationStatus.ACTIVE, activated_at=now
+            )
+            if changed != len(batch):  # cannot happen under the row locks; never half-act
+                raise RuntimeError("activation batch changed under its lock")
+            for association in batch:
+                association.status = AssociationStatus.ACTIVE
+                association.activated_at = now
+                _record(
+                    association.claim,
+                    action=EventAction.ACTIVATE,
+                    actor=None,
+                    association=association,
+                    from_status=AssociationStatus.PENDING_CUSTOMER,
+                    to_status=AssociationStatus.ACTIVE,
+                    at=now,
+                )
+            activated += changed
 
 
 @transaction.atomic
@@ -1219,6 +1261,28 @@ def associations_expire_ended_subscriptions(*, today: datetime.date | None = Non
 
 # ---------------------------------------------------------------------------
 # Claim periodic transitions
+
+
+def claims_warn_stale_drafts(*, now: datetime.datetime | None = None) -> int:
+    """E-mail the author of each draft that will expire within ``CPOR_DRAFT_WARNING_DAYS``,
+    once per period of inactivity (a conditional write of ``draft_warned_at``)."""
+    now = now or timezone.now()
+    expiry = datetime.timedelta(days=ProgramSettings.load().draft_expiry_days)
+    warn_before = datetime.timedelta(days=settings.CPOR_DRAFT_WARNING_DAYS)
+    cutoff = now - max(expiry - warn_before, datetime.timedelta(0))
+    unwarned = Q(draft_warned_at__isnull=True) | Q(draft_warned_at__lt=F("updated_at"))
+    warned = 0
+    due = Claim.objects.filter(unwarned, status=ClaimStatus.DRAFT, updated_at__lt=cutoff)
+    for pk in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            if not Claim.objects.filter(
+                unwarned, pk=pk, status=ClaimStatus.DRAFT, updated_at__lt=cutoff
+            ).update(draft_warned_at=now):
+                continue  # edited, or warned by another worker meanwhile
+            claim = Claim.objects.select_related("created_by", "tenant").get(pk=pk)
+            draft_expiry_warning_notify(claim=claim, expires_on=(claim.updated_at + expiry).date())
+            warned += 1
+    return warned
 
 
 def claims_expire_stale_drafts(*, now: datetime.datetime | None = None) -> int:

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from cpor.notifications import views
 
 app_name = "notifications"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.mail_log, name="mail_log"),
+    path("<int:pk>/", views.message_detail, name="message_detail"),
+]

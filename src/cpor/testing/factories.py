@@ -189,3 +189,17 @@ def submitted_claim(
 
 def role(code: str) -> PartnerRole:
     return PartnerRole.objects.select_related("engagement").get(code=code)
+
+
+def active_associations(
+    actor: User | None = None, tenant: Tenant | None = None, **input_overrides
+) -> list:
+    """A claim submitted, approved by a reviewer and made official at once: its
+    associations, all ``active`` (one per line)."""
+    claim = submitted_claim(actor, tenant, **input_overrides)
+    services.claim_approve(actor=operator_user(), claim=claim)
+    associations = list(claim.associations.all())
+    for association in associations:
+        services.association_activate(association=association, now=association.notice_ends_at)
+        association.refresh_from_db()
+    return associations

@@ -8,6 +8,7 @@ from django.urls import reverse
 from cpor.accounts.models import OperatorRole, User
 from cpor.claims import services
 from cpor.claims.models import ClaimEvent
+from cpor.consent.models import CustomerAdmin
 from cpor.testing.factories import (
     SubscriptionFactory,
     UserFactory,
@@ -40,6 +41,7 @@ def every_kind_of_row(program_admin):
     claim = submitted_claim(actor=partner, tenant=tenant)
     services.claim_start_review(actor=reviewer, claim=claim)
     services.claim_approve(actor=reviewer, claim=claim)
+    CustomerAdmin.objects.create(user=UserFactory(), tenant=tenant)
 
 
 def test_every_cpor_model_is_registered():

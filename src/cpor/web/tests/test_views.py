@@ -26,13 +26,15 @@ def test_health_reports_the_database(client):
 
 def test_partner_signs_in_with_email_in_any_case(client):
     user = partner_user()
-    response = client.post(reverse("login"), {"username": user.email.upper(), "password": PASSWORD})
+    response = client.post(
+        reverse("account_login"), {"login": user.email.upper(), "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert client.get("/").context["user"] == user
 
 
 def test_wrong_password_is_refused_with_a_message(client):
     user = partner_user()
-    response = client.post(reverse("login"), {"username": user.email, "password": "nope"})
+    response = client.post(reverse("account_login"), {"login": user.email, "password": "nope"})
     assert response.status_code == 200
     assert "alert-danger" in response.content.decode()

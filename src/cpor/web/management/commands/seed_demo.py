@@ -5,6 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandParser
 
 from cpor.partners.models import PartnerOrganisation
+from cpor.usage.demo import generate_usage
 from cpor.web import demo
 
 
@@ -30,8 +31,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--random-seed", type=int, default=None, help="Make --claims reproducible."
         )
+        parser.add_argument(
+            "--usage-rows",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Also import N rows of monthly workload usage in bulk (for benchmarks).",
+        )
 
-    def handle(self, *args, if_empty: bool, claims: int, random_seed: int | None, **options):
+    def handle(
+        self,
+        *args,
+        if_empty: bool,
+        claims: int,
+        random_seed: int | None,
+        usage_rows: int = 0,
+        **options,
+    ):
         if if_empty and PartnerOrganisation.objects.exists():
             self.stdout.write("The database already has partner organisations: nothing seeded.")
             return
@@ -45,6 +61,14 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Generated {claims:,} claims ({sum(written.values()):,} rows) in bulk."
             )
+        usage = generate_usage()
+        self.stdout.write(
+            f"Demo usage: {usage['workload']:,} workload and {usage['subscription']:,} "
+            "subscription months."
+        )
+        if usage_rows > 0:
+            usage = generate_usage(rows=usage_rows)
+            self.stdout.write(f"Generated {usage['workload']:,} usage rows in bulk.")
         for line in demo.describe(demo.summary()):
             self.stdout.write(line)
         self.stdout.write(

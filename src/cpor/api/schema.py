@@ -1,0 +1,56 @@
+"""OpenAPI additions: every operation documents the shared error body."""
+
+ERROR_STATUSES = {
+    "400": "Invalid input (the body names the field and the rule).",
+    "401": "No valid credentials.",
+    "403": "Not allowed for this user.",
+    "404": "Not found, or not visible to this user.",
+    "405": "Method not allowed.",
+    "409": "Illegal in the object's current state.",
+    "413": "Body or file too large.",
+    "415": "Unsupported content type.",
+    "422": "Idempotency key reused with another body.",
+    "429": "Too many requests for this token.",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    """Postprocessing hook: reference the ``Error`` component on every operation."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
+        "ErrorItem",
+        {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"type": "string", "nullable": True},
+            },
+            "required": ["code", "message", "field"],
+        },
+    )
+    schemas.setdefault(
+        "Error",
+        {
+            "allOf": [{"$ref": "#/components/schemas/ErrorItem"}],
+            "type": "object",
+            "properties": {
+                "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ErrorItem"}}
+            },
+        },
+    )
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for code, description in ERROR_STATUSES.items():
+                operation["responses"].setdefault(
+                    code,
+                    {
+                        "description": description,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
+                )
+    return result

@@ -1,0 +1,32 @@
+"""The periodic jobs, by name: Celery beat runs them in production, ``manage.py
+run_periodic`` (cron, or by hand) in the embedded mode. Each is idempotent and safe on
+two workers at once: the services behind them use conditional writes or re-check state
+under a row lock, and the outbox leases each message to one worker."""
+
+from collections.abc import Callable
+
+from cpor.claims import services as claims
+from cpor.notifications import delivery
+
+
+def _outbox_retry() -> int:
+    return delivery.outbox_deliver_due()
+
+
+JOBS: dict[str, Callable[[], int]] = {
+    "activate_associations": lambda: claims.associations_activate_due(),
+    "expire_subscriptions": lambda: claims.associations_expire_ended_subscriptions(),
+    "warn_stale_drafts": lambda: claims.claims_warn_stale_drafts(),
+    "expire_stale_drafts": lambda: claims.claims_expire_stale_drafts(),
+    "reject_unanswered": lambda: claims.claims_reject_unanswered(),
+    # Last, so the messages the other jobs just queued go out in the same run.
+    "outbox_retry": _outbox_retry,
+}
+
+
+def run_job(name: str) -> int:
+    return JOBS[name]()
+
+
+def run_all() -> dict[str, int]:
+    return {name: job() for name, job in JOBS.items()}

@@ -1,0 +1,15 @@
+"""Celery tasks: thin wrappers over the delivery and the periodic jobs."""
+
+from celery import shared_task
+
+from cpor.notifications import delivery, periodic
+
+
+@shared_task(name="cpor.outbox_deliver", ignore_result=True)
+def outbox_deliver_task(message_id: int) -> bool:
+    return delivery.outbox_deliver_message(message_id=message_id)
+
+
+@shared_task(name="cpor.run_periodic_job", ignore_result=True)
+def run_periodic_job(name: str) -> int:
+    return periodic.run_job(name)

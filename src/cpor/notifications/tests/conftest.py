@@ -1,0 +1,1 @@
+from cpor.notifications.tests.smtp import smtp_server  # noqa: F401 (fixture)

@@ -1,0 +1,62 @@
+"""A real Celery worker, against Redis on 127.0.0.1:6379, delivers an outbox message.
+
+Skipped when Redis is unreachable, except in CI (CI=true), where it must run."""
+
+import os
+import time
+
+import pytest
+import redis
+
+from cpor.celery import app
+from cpor.notifications.models import MessageStatus, OutboxMessage
+from cpor.notifications.services import queue_email
+
+BROKER = "redis://127.0.0.1:6379/15"
+
+
+def redis_reachable() -> bool:
+    try:
+        return bool(redis.Redis.from_url(BROKER, socket_connect_timeout=1).ping())
+    except redis.exceptions.RedisError:
+        return False
+
+
+@pytest.fixture
+def celery_worker_on_redis(settings, monkeypatch):
+    if not redis_reachable():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
+        pytest.skip("Redis on 127.0.0.1:6379 is not running")
+    from celery.contrib.testing.worker import start_worker
+
+    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "result_backend")}
+    app.conf.update(broker_url=BROKER, task_always_eager=False, result_backend=None)
+    settings.CPOR_BACKGROUND = "celery"
+    monkeypatch.setenv("CELERY_SKIP_CHECKS", "1")  # the suite checks the project elsewhere
+    redis.Redis.from_url(BROKER).flushdb()
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            yield app
+    finally:
+        app.conf.update(saved)
+
+
+@pytest.mark.usefixtures("seeded_catalog")
+def test_a_celery_worker_delivers_a_committed_message(smtp_server, celery_worker_on_redis):
+    # queued outside any test transaction: the commit hands it to the broker.
+    message = queue_email(
+        to="rui@partner.example",
+        template="partner_event",
+        context={"claim_id": 1, "claim_name": "Via Celery", "headline": "Claim approved"},
+        dedupe_key="celery-1",
+    )
+    (received,) = smtp_server.wait_for(1)
+    assert "Via Celery" in str(received["Subject"])
+    for _ in range(100):
+        message.refresh_from_db()
+        if message.status == MessageStatus.SENT:
+            break
+        time.sleep(0.05)
+    assert message.status == MessageStatus.SENT
+    assert OutboxMessage.objects.get().attempts == 1

@@ -1,0 +1,243 @@
+"""The reviewer's pages: the queue, the review screen, decisions, notes, PoE files.
+
+Views parse input, call one service or selector and render; the claim services hold
+every rule (who may decide, from which state) and are re-checked there."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_POST
+
+from cpor.claims import services
+from cpor.claims.models import Claim, ClaimLine, ClaimStatus, LineStatus, ProofOfExecution
+from cpor.claims.selectors import claim_list
+from cpor.errors import DomainError
+from cpor.errors import PermissionDenied as DomainPermissionDenied
+from cpor.review import selectors
+from cpor.review.forms import (
+    ApproveForm,
+    NoteForm,
+    QueueFilterForm,
+    RejectForm,
+    RequestInfoForm,
+    add_domain_error,
+)
+from cpor.review.permissions import operator_required
+
+# Shown in the browser; everything else is downloaded.
+INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
+
+
+@require_GET
+@operator_required
+def queue(request: HttpRequest) -> HttpResponse:
+    form = QueueFilterForm(request.GET or None)
+    filters = form.filters() if form.is_bound else selectors.QueueFilters()
+    counts = selectors.queue_counts(actor=request.user)
+    result = selectors.review_queue_page(
+        actor=request.user,
+        filters=filters,
+        page_number=request.GET.get("page", 1),
+        counts=counts,
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "review/queue.html",
+        {
+            "form": form,
+            "page": result.page,
+            "rows": result.rows,
+            "counts": counts,
+            "statuses": ClaimStatus,
+            "query": query.urlencode(),
+        },
+    )
+
+
+def _claim_or_404(request: HttpRequest, pk: int) -> selectors.ReviewScreen:
+    try:
+        return selectors.review_screen(actor=request.user, pk=pk)
+    except Claim.DoesNotExist:
+        raise Http404(_("No such claim.")) from None
+
+
+def _claim_for_decision(request: HttpRequest, pk: int) -> Claim:
+    """Just the claim: a decision needs no screen unless it is refused."""
+    try:
+        return claim_list(actor=request.user).get(pk=pk)
+    except Claim.DoesNotExist:
+        raise Http404(_("No such claim.")) from None
+
+
+def _render_screen(request: HttpRequest, screen, *, status: int = 200, **forms) -> HttpResponse:
+    lines = screen.pending_lines
+    context = {
+        "screen": screen,
+        "claim": screen.claim,
+        "approve_form": forms.get("approve_form") or ApproveForm(lines=lines),
+        "reject_form": forms.get("reject_form") or RejectForm(),
+        "info_form": forms.get("info_form") or RequestInfoForm(),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "can_decide": request.user.is_reviewer and screen.awaiting_decision,
+        "inline_types": INLINE_TYPES,
+        "refusal": forms.get("refusal", ""),
+    }
+    return render(request, "review/claim.html", context, status=status)
+
+
+@require_GET
+@operator_required
+def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_screen(request, _claim_or_404(request, pk))
+
+
+def _refused(request, pk, error: DomainError, form_name: str, form) -> HttpResponse:
+    if isinstance(error, DomainPermissionDenied):
+        raise PermissionDenied(error.message)
+    add_domain_error(form, error)
+    status = 409 if error.code in DomainError.CONFLICT_CODES else 400
+    return _render_screen(
+        request,
+        _claim_or_404(request, pk),
+        status=status,
+        refusal=error.message,
+        **{form_name: form},
+    )
+
+
+def _done(request: HttpRequest, pk: int, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect(reverse("review:claim", args=[pk]))
+
+
+@require_POST
+@operator_required
+def claim_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = _claim_for_decision(request, pk)
+    try:
+        services.claim_start_review(actor=request.user, claim=claim)
+    except DomainPermissionDenied as error:
+        raise PermissionDenied(error.message) from None
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect(reverse("review:claim", args=[pk]))
+    return _done(request, pk, _("The claim is assigned to you."))
+
+
+@require_POST
+@operator_required
+def claim_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = _claim_for_decision(request, pk)
+    lines = list(
+        ClaimLine.objects.filter(claim=claim, status=LineStatus.PENDING).select_related(
+            "product", "subscription"
+        )
+    )
+    form = ApproveForm(request.POST, lines=lines)
+    if not form.is_valid():
+        return _render_screen(request, _claim_or_404(request, pk), status=400, approve_form=form)
+    try:
+        claim = services.claim_approve(
+            actor=request.user,
+            claim=claim,
+            line_ids=form.chosen_lines(lines),
+            message=form.cleaned_data["message"],
+        )
+    except DomainError as error:
+        return _refused(request, pk, error, "approve_form", form)
+    if claim.status == ClaimStatus.PARTIALLY_APPROVED:
+        return _done(request, pk, _("The claim is partially approved."))
+    return _done(request, pk, _("The claim is approved."))
+
+
+@require_POST
+@operator_required
+def claim_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = _claim_for_decision(request, pk)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        return _render_screen(request, _claim_or_404(request, pk), status=400, reject_form=form)
+    try:
+        services.claim_reject(
+            actor=request.user,
+            claim=claim,
+            reason_code=form.cleaned_data["reason_code"],
+            message=form.cleaned_data["message"],
+        )
+    except DomainError as error:
+        return _refused(request, pk, error, "reject_form", form)
+    return _done(request, pk, _("The claim is rejected."))
+
+
+@require_POST
+@operator_required
+def claim_request_info(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = _claim_for_decision(request, pk)
+    form = RequestInfoForm(request.POST)
+    if not form.is_valid():
+        return _render_screen(request, _claim_or_404(request, pk), status=400, info_form=form)
+    try:
+        services.claim_request_info(
+            actor=request.user,
+            claim=claim,
+            reason_code=form.cleaned_data["reason_code"],
+            message=form.cleaned_data["message"],
+        )
+    except DomainError as error:
+        return _refused(request, pk, error, "info_form", form)
+    return _done(request, pk, _("The partner was asked for more information."))
+
+
+@require_POST
+@operator_required
+def claim_note(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = _claim_for_decision(request, pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _render_screen(request, _claim_or_404(request, pk), status=400, note_form=form)
+    try:
+        services.claim_add_note(
+            actor=request.user,
+            claim=claim,
+            message=form.cleaned_data["message"],
+            shared=form.cleaned_data["shared"],
+        )
+    except DomainError as error:
+        return _refused(request, pk, error, "note_form", form)
+    return _done(request, pk, _("Internal note added."))
+
+
+@require_GET
+@operator_required
+@xframe_options_sameorigin
+def proof_file(request: HttpRequest, pk: int) -> FileResponse:
+    """Stream a PoE from private storage: inline only for PDF and images (the preview),
+    as a download otherwise or when asked; never sniffed by the browser."""
+    try:
+        proof = selectors.proof_for_operator(actor=request.user, pk=pk)
+    except ProofOfExecution.DoesNotExist:
+        raise Http404(_("No such file.")) from None
+    inline = proof.content_type in INLINE_TYPES and "download" not in request.GET
+    try:
+        handle = default_storage.open(proof.file.name, "rb")
+    except FileNotFoundError:
+        raise Http404(_("The file is missing from storage.")) from None
+    response = FileResponse(
+        handle,
+        as_attachment=not inline,
+        filename=proof.original_name,
+        content_type=proof.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    if proof.content_type != "application/pdf":
+        # Browsers refuse to show a PDF in a sandbox; everything else gets one.
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response

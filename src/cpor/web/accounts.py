@@ -1,0 +1,9 @@
+"""django-allauth hooks: partner users are onboarded, never signed up by the public."""
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.http import HttpRequest
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        return False

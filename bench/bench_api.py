@@ -33,8 +33,8 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+import harness
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,21 +45,6 @@ CLAIMS_PER_CLIENT = 20
 RUNS = 7
 BROKER = "redis://127.0.0.1:6379/14"
 PDF = b"%PDF-1.7\nStatement of work signed by the customer\n%%EOF\n"
-
-
-def bench_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cpor")
-    parts = urlsplit(url)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("The benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-
-
-def recreate_database(url: str) -> None:
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def server_env(url: str) -> dict[str, str]:
@@ -75,17 +60,6 @@ def server_env(url: str) -> dict[str, str]:
         "CELERY_BROKER_URL": BROKER,
         "DEBUG": "0",
     }
-
-
-def setup_django(url: str) -> None:
-    os.environ.update(server_env(url))
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def seed(count: int, budget: float) -> tuple[float, int]:
@@ -509,9 +483,9 @@ def main() -> None:
         del args[args.index("--budget") : args.index("--budget") + 2]
     numbers = [arg for arg in args if not arg.startswith("--")]
     count = int(numbers[0]) if numbers else 1_000_000
-    url = bench_url()
-    recreate_database(url)
-    setup_django(url)
+    url = harness.bench_url(DB_NAME)
+    harness.recreate_database(url)
+    harness.setup_django(url, env=server_env(url))
     print(f"Seeding up to {count:,} claims (budget {budget:.0f} s)…", flush=True)
     seeding, seeded = seed(count, budget)
 
@@ -603,24 +577,10 @@ def main() -> None:
     section = "\n".join(lines) + "\n"
     print(section)
     if not dry_run:
-        write_section(section)
+        harness.write_section(START, END, section)
 
 
 START, END = "<!-- bench/bench_api.py: start -->", "<!-- bench/bench_api.py: end -->"
-
-
-def write_section(section: str) -> None:
-    """Replace this benchmark's section of docs/performance.md, or append it."""
-    path = ROOT / "docs" / "performance.md"
-    text = path.read_text()
-    block = f"{START}\n{section.strip()}\n{END}\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        _old, after = rest.split(END, 1)
-        text = before + block + after.lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    path.write_text(text)
 
 
 if __name__ == "__main__":

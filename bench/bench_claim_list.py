@@ -18,9 +18,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
+import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "cpor_bench_claim_list"
@@ -28,40 +27,15 @@ CHUNK = 100_000
 RUNS = 7
 
 
-def bench_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cpor")
-    parts = urlsplit(url)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("The benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-
-
-def recreate_database(url: str) -> None:
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
 def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings")
-    os.environ.setdefault("CPOR_VAR_DIR", str(ROOT / "var" / "bench"))
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
+    harness.setup_django(url, env={"ALLOWED_HOSTS": "testserver,localhost"})
     from django.conf import settings
-    from django.core.management import call_command
 
     # No collectstatic here: serve static URLs without the hashed manifest.
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-
-    call_command("migrate", verbosity=0)
 
 
 def seed(count: int) -> float:
@@ -136,9 +110,9 @@ def main() -> None:
     dry_run = "--dry-run" in sys.argv
     reuse = "--reuse" in sys.argv  # measure an already seeded benchmark database again
     count = int(args[0]) if args else 1_000_000
-    url = bench_url()
+    url = harness.bench_url(DB_NAME)
     if not reuse:
-        recreate_database(url)
+        harness.recreate_database(url)
     setup_django(url)
     if reuse:
         seeding = float(os.environ.get("BENCH_SEED_SECONDS", "0"))
@@ -219,24 +193,11 @@ def main() -> None:
     print(section)
     if dry_run:
         return
-    write_section(ROOT / "docs" / "performance.md", section)
+    harness.write_section(START, END, section)
 
 
 START = "<!-- bench/bench_claim_list.py: start -->"
 END = "<!-- bench/bench_claim_list.py: end -->"
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section of the shared file (between its markers), or
-    append it; the other benchmarks' sections stay as they are."""
-    text = path.read_text() if path.exists() else "# Performance\n"
-    block = f"{START}\n{section.strip()}\n{END}"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
 
 
 if __name__ == "__main__":

@@ -23,41 +23,12 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
+import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "cpor_bench_outbox"
 MESSAGES = 2_000
-
-
-def bench_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cpor")
-    parts = urlsplit(url)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("The benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-
-
-def recreate_database(url: str) -> None:
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings")
-    os.environ.setdefault("CPOR_VAR_DIR", str(ROOT / "var" / "bench"))
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def start_smtp():
@@ -211,9 +182,9 @@ def measure_activation(n: int) -> tuple[float, float]:
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     n = int(args[0]) if args else 100_000
-    url = bench_url()
-    recreate_database(url)
-    setup_django(url)
+    url = harness.bench_url(DB_NAME)
+    harness.recreate_database(url)
+    harness.setup_django(url)
     server = start_smtp()
     try:
         outbox, outbox_base = measure_outbox(server)
@@ -272,20 +243,7 @@ def main() -> None:
     )
     print(section)
     if "--dry-run" not in sys.argv:
-        write_section(section)
-
-
-def write_section(section: str) -> None:
-    """Replace this benchmark's section of docs/performance.md, or append it."""
-    path = ROOT / "docs" / "performance.md"
-    text = path.read_text()
-    block = f"{START}{section}{END}\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + block + rest.split(END, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    path.write_text(text)
+        harness.write_section(START, END, section)
 
 
 START = "<!-- outbox-bench:start -->"

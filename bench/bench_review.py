@@ -17,12 +17,11 @@ section, keeping the rest of the file).
 
 import os
 import statistics
-import sys
 import time
 from io import StringIO
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+import harness
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,34 +32,11 @@ DECISIONS = 200
 START, END = "<!-- bench/bench_review.py: start -->", "<!-- bench/bench_review.py: end -->"
 
 
-def bench_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cpor")
-    parts = urlsplit(url)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("The benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-
-
-def recreate_database(url: str) -> None:
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
 def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings")
-    os.environ.setdefault("CPOR_VAR_DIR", str(ROOT / "var" / "bench"))
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    harness.setup_django(url)
     from django.test.utils import setup_test_environment
 
     setup_test_environment()  # the test client's host, e-mails kept in memory
-    call_command("migrate", verbosity=0)
 
 
 def seed() -> float:
@@ -253,23 +229,10 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
-def write_section(section: str) -> None:
-    path = ROOT / "docs" / "performance.md"
-    text = path.read_text() if path.exists() else "# Performance\n"
-    block = f"{START}\n{section.rstrip()}\n{END}\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1].lstrip("\n")
-        text = before + block + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    path.write_text(text)
-
-
 def main() -> None:
-    url = bench_url()
+    url = harness.bench_url(DB_NAME)
     print(f"Recreating {DB_NAME} and migrating…", flush=True)
-    recreate_database(url)
+    harness.recreate_database(url)
     setup_django(url)
     from django.conf import settings
     from django.db import connection
@@ -353,7 +316,7 @@ def main() -> None:
         ]
     )
     print(section)
-    write_section(section)
+    harness.write_section(START, END, section)
 
 
 if __name__ == "__main__":

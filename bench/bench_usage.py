@@ -20,7 +20,6 @@ The results replace the "Usage" section of docs/performance.md.
 import csv
 import datetime
 import os
-import platform
 import re
 import resource
 import statistics
@@ -29,8 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+import harness
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,34 +37,6 @@ DB_NAME = "cpor_bench_usage"
 MONTHS = 24
 TARGET_ASSOCIATIONS = 5_000
 START, END = "<!-- usage-bench:start -->", "<!-- usage-bench:end -->"
-
-
-def bench_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cpor")
-    parts = urlsplit(url)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("The benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-
-
-def recreate_database(url: str) -> None:
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def setup_django(url: str, var_dir: Path) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings")
-    os.environ["CPOR_VAR_DIR"] = str(var_dir)
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def log(message: str) -> None:
@@ -272,40 +243,15 @@ def duckdb_totals(usage: Path, associations: Path, organisation_id: int, since, 
     return run
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
-
-
-def write_section(text: str) -> None:
-    path = ROOT / "docs" / "performance.md"
-    current = path.read_text() if path.exists() else "# Performance\n"
-    section = f"{START}\n{text.strip()}\n{END}\n"
-    if START in current and END in current:
-        before, rest = current.split(START, 1)
-        after = rest.split(END, 1)[1].lstrip("\n")
-        current = before + section + after
-    else:
-        current = current.rstrip("\n") + "\n\n" + section
-    path.write_text(current)
-
-
 def main() -> None:
     rows = int(sys.argv[1].replace("_", "")) if len(sys.argv) > 1 else 10_000_000
-    url = bench_url()
+    url = harness.bench_url(DB_NAME)
     load_before = os.getloadavg()[1]
     total_started = time.perf_counter()
-    recreate_database(url)
+    harness.recreate_database(url)
     with tempfile.TemporaryDirectory(prefix="cpor-usage-bench-") as tmp:
         folder = Path(tmp)
-        setup_django(url, folder / "var")
+        harness.setup_django(url, var_dir=folder / "var")
         from django.db import connection
 
         from cpor.usage import selectors
@@ -406,7 +352,7 @@ writes {rows:,} monthly workload usage rows ({MONTHS} months, a CSV file of
 {size_mb:,.0f} MB) and measures the import and the dashboard aggregate. It replaces this
 section when run again.
 
-- Machine: {machine()}, PostgreSQL {postgres_version(url)}, all on one host, shared
+- Machine: {harness.machine()}, PostgreSQL {postgres_version(url)}, all on one host, shared
   with other work (5-minute load average {load_before:.1f} before the run, {load_after:.1f}
   after): timings vary between runs by up to 3x.
 - Date: {datetime.date.today().isoformat()}; whole run {whole_run}.
@@ -439,7 +385,7 @@ section when run again.
   (month, key) both proves the file has no duplicate keys and drives each month's pass.
 {scale_note}"""
     print(text)
-    write_section(text)
+    harness.write_section(START, END, text)
 
 
 def postgres_version(url: str) -> str:

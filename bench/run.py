@@ -9,49 +9,17 @@ puts it in its own section of docs/performance.md, leaving the other benchmarks'
 import datetime
 import os
 import platform
-import sys
 import time
 from io import StringIO
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+import harness
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "cpor_bench"
 SEED_CLAIMS = 100_000
 APPROVALS = 10_000
-
-
-def bench_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cpor")
-    parts = urlsplit(url)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("The benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-
-
-def admin_conninfo(url: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
-
-
-def recreate_database(url: str) -> None:
-    with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings")
-    os.environ.setdefault("CPOR_VAR_DIR", str(ROOT / "var" / "bench"))
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 GENERATED_TABLES = (
@@ -358,25 +326,11 @@ def render(rows: list[tuple[str, str, str, str]], *, url: str, emails: int) -> s
     )
 
 
-def write_section(section: str) -> None:
-    """Replace this benchmark's section of docs/performance.md, keeping the others'."""
-    path = ROOT / "docs" / "performance.md"
-    path.parent.mkdir(exist_ok=True)
-    text = path.read_text() if path.exists() else "# Performance\n"
-    block = f"{START}\n{section.rstrip()}\n{END}\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + block + rest.split(END, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    path.write_text(text)
-
-
 def main() -> None:
-    url = bench_url()
+    url = harness.bench_url(DB_NAME)
     print(f"Recreating {DB_NAME} and migrating…", flush=True)
-    recreate_database(url)
-    setup_django(url)
+    harness.recreate_database(url)
+    harness.setup_django(url)
 
     print(f"(a) seed_demo --claims {SEED_CLAIMS}…", flush=True)
     seed_time, rows = measure_seed(url)
@@ -407,7 +361,7 @@ def main() -> None:
     ]
     report = render(result, url=url, emails=emails)
     print(report)
-    write_section(report)
+    harness.write_section(START, END, report)
 
 
 if __name__ == "__main__":

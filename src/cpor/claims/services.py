@@ -1149,16 +1149,22 @@ def association_activate(*, association: Association, now: datetime.datetime | N
             notice_ends_at__lte=now,
         ).update(status=AssociationStatus.ACTIVE, activated_at=now)
         if changed:
-            _record(
-                association.claim,
-                action=EventAction.ACTIVATE,
-                actor=None,
-                association=association,
-                from_status=AssociationStatus.PENDING_CUSTOMER,
-                to_status=AssociationStatus.ACTIVE,
-                at=now,
-            )
+            _record_activation(association, now)
     return bool(changed)
+
+
+def _record_activation(association: Association, now: datetime.datetime) -> None:
+    association.status = AssociationStatus.ACTIVE
+    association.activated_at = now
+    _record(
+        association.claim,
+        action=EventAction.ACTIVATE,
+        actor=None,
+        association=association,
+        from_status=AssociationStatus.PENDING_CUSTOMER,
+        to_status=AssociationStatus.ACTIVE,
+        at=now,
+    )
 
 
 def associations_activate_due(
@@ -1190,17 +1196,7 @@ def associations_activate_due(
             if changed != len(batch):  # cannot happen under the row locks; never half-act
                 raise RuntimeError("activation batch changed under its lock")
             for association in batch:
-                association.status = AssociationStatus.ACTIVE
-                association.activated_at = now
-                _record(
-                    association.claim,
-                    action=EventAction.ACTIVATE,
-                    actor=None,
-                    association=association,
-                    from_status=AssociationStatus.PENDING_CUSTOMER,
-                    to_status=AssociationStatus.ACTIVE,
-                    at=now,
-                )
+                _record_activation(association, now)
             activated += changed
 
 

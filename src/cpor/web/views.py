@@ -1,8 +1,14 @@
+from contextlib import suppress
+
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 
+from cpor.accounts.services import user_set_language
 from cpor.catalog.selectors import catalog_overview
+from cpor.errors import DomainError
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -14,3 +20,13 @@ def health(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switcher, which also remembers a signed-in user's choice."""
+    if request.user.is_authenticated:
+        # Django's view below ignores an unknown language the same way.
+        with suppress(DomainError):
+            user_set_language(user=request.user, language=request.POST.get("language", ""))
+    return django_set_language(request)

@@ -99,6 +99,24 @@ def test_language_follows_the_users_setting_then_the_switcher(client):
     assert client.get("/", headers={"accept-language": "en"})["Content-Language"] == "pt-pt"
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     assert client.get("/")["Content-Language"] == "en"
+    user.refresh_from_db()
+    assert user.language == "en"  # remembered for other devices and e-mails
+
+
+def test_switcher_refuses_an_unknown_language_and_keeps_the_setting(client):
+    user = partner_user()
+    user.language = "pt-pt"
+    user.save()
+    client.force_login(user)
+    client.post(reverse("set_language"), {"language": "xx", "next": "/"})
+    user.refresh_from_db()
+    assert user.language == "pt-pt"
+
+
+def test_anonymous_switcher_only_sets_the_cookie(client):
+    response = client.post(reverse("set_language"), {"language": "pt-pt", "next": "/"})
+    assert response.status_code == 302
+    assert client.get("/")["Content-Language"] == "pt-pt"
 
 
 def test_portuguese_pages_are_translated(client):

@@ -1,0 +1,58 @@
+"""Settings read from the environment: bad values stop the start-up with a clear message."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[4]
+
+
+def settings_of(**env) -> subprocess.CompletedProcess:
+    code = (
+        "import django; from django.conf import settings; django.setup();"
+        "print(settings.STORAGES['default']['BACKEND'])"
+    )
+    environment = {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
+    environment.update(DJANGO_SETTINGS_MODULE="cpor.settings", **env)
+    return subprocess.run(  # noqa: S603 - our own interpreter and settings
+        [sys.executable, "-c", code],
+        cwd=ROOT / "src",
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_poe_files_stay_local_by_default():
+    result = settings_of()
+    assert result.stdout.strip() == "django.core.files.storage.FileSystemStorage"
+
+
+def test_an_s3_bucket_takes_the_poe_files():
+    result = settings_of(S3_BUCKET="cpor-poe", S3_ENDPOINT_URL="http://127.0.0.1:9000")
+    assert result.stdout.strip() == "storages.backends.s3.S3Storage"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CPOR_MODE": "production"}, "SECRET_KEY"),
+        ({"CPOR_MODE": "production", "SECRET_KEY": "x" * 50}, "ALLOWED_HOSTS"),
+        (
+            {"CPOR_MODE": "production", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "cpor.example"},
+            "DATABASE_URL",
+        ),
+        ({"DEBUG": "maybe"}, "DEBUG must be a boolean"),
+        ({"EMAIL_PORT": "twenty-five"}, "EMAIL_PORT must be a whole number"),
+        ({"CPOR_MODE": "staging"}, "CPOR_MODE must be one of"),
+    ],
+)
+def test_bad_or_missing_values_stop_the_start_up(env, message):
+    result = settings_of(**env)
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -40,6 +40,7 @@ from cpor.claims.models import (
     ProofOfExecution,
 )
 from cpor.claims.reasons import InfoRequestReason, RejectionReason
+from cpor.consent.models import CustomerAdmin
 from cpor.customers.models import Subscription, Tenant, TenantAdminContact, TenantDomain
 from cpor.partners.models import Membership, PartnerLocation, PartnerOrganisation, PartnerRoleName
 
@@ -49,6 +50,7 @@ DEMO_PASSWORD = "cpor-demo-2026"  # noqa: S105 (every demo user signs in with it
 _NAMESPACE = uuid.UUID("6f1c3b9e-2a43-4c55-9d0e-3cf0a1b2c3d4")
 
 OPERATOR_DOMAIN = "cpor.example"
+CUSTOMER_ADMIN_EMAIL = "it-admin@contoso-retail.example"
 
 
 @dataclass(frozen=True)
@@ -333,6 +335,10 @@ def _ensure_cast() -> DemoCast:
                     "predecessor": subscriptions[predecessor] if predecessor else None,
                 },
             )
+    # Contoso's IT admin signs in to the customer view (and gets the request e-mails).
+    customer = _user(CUSTOMER_ADMIN_EMAIL, "Joana", "Pereira", password)
+    CustomerAdmin.objects.get_or_create(user=customer, defaults={"tenant": tenants["contoso"]})
+    users[customer.email] = customer
     return DemoCast(organisations, users, tenants, subscriptions)
 
 

@@ -33,7 +33,7 @@ def row_counts() -> dict[str, int]:
     return {
         model._meta.label: model.objects.count()
         for model in apps.get_models()
-        if model._meta.app_label in {"accounts", "partners", "customers", "claims"}
+        if model._meta.app_label in {"accounts", "partners", "customers", "claims", "consent"}
     }
 
 
@@ -88,6 +88,9 @@ def test_seed_demo_users_can_sign_in_with_the_demo_password():
     admin = User.objects.get(username="programadmin@cpor.example")
     assert (admin.operator_role, admin.is_staff) == (OperatorRole.PROGRAM_ADMIN, True)
     assert User.objects.get(username="reviewer@cpor.example").is_reviewer
+    customer = User.objects.get(username="it-admin@contoso-retail.example")
+    assert customer.check_password(demo.DEMO_PASSWORD)
+    assert customer.customer_admin.tenant.name.startswith("Contoso")
 
 
 def test_if_empty_does_nothing_when_a_partner_exists():

@@ -298,6 +298,22 @@ class EventAction(models.TextChoices):
     ACTIVATE = "activate", _("Association official")
     END = "end", _("Association ended")
     CARRY_OVER = "carry_over", _("Association carried over to a renewal")
+    WARN_EXPIRY = "warn_expiry", _("Expiry warning sent")
+
+
+class CurrentTransactionId(models.Func):
+    """The id of the transaction writing the row: ``pg_current_xact_id()`` on PostgreSQL.
+
+    Event consumers read history in (transaction, id) order up to the oldest transaction
+    still running, so an event committed late is never skipped by a cursor that already
+    passed its id. SQLite runs one writer at a time, so there id order is commit order
+    and the column is 0."""
+
+    template = "0"
+    output_field = models.BigIntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return "(pg_current_xact_id()::text::bigint)", []
 
 
 class ClaimEvent(models.Model):
@@ -321,11 +337,14 @@ class ClaimEvent(models.Model):
     # Who acted when no user did: "system", or a customer acting through a signed link.
     actor_label = models.CharField(_("actor"), max_length=254, blank=True)
     at = models.DateTimeField(_("when"), default=timezone.now)
+    txid = models.BigIntegerField(editable=False, db_default=CurrentTransactionId())
 
     class Meta:
         ordering = ("at", "id")
         verbose_name = _("history event")
         verbose_name_plural = _("history events")
+        # The event consumers' cursor order.
+        indexes = [models.Index(fields=["txid", "id"], name="claimevent_consumer_order")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}"

@@ -1,0 +1,267 @@
+"""The reviewer's transitions: review, request information, reject, approve, notes."""
+
+import datetime
+from collections.abc import Sequence
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cpor.accounts.models import User
+from cpor.catalog.models import ProgramSettings
+from cpor.claims.business_days import add_business_days
+from cpor.claims.models import (
+    AWAITING_DECISION,
+    HELD_STATUSES,
+    Association,
+    AssociationStatus,
+    Claim,
+    ClaimEvent,
+    ClaimLine,
+    ClaimStatus,
+    EndReason,
+    EventAction,
+    LineStatus,
+)
+from cpor.claims.permissions import (
+    require_reviewer,
+)
+from cpor.claims.reasons import InfoRequestReason, RejectionReason
+from cpor.claims.selectors import latest_poe_date, unit_filter
+from cpor.claims.services.association import _end
+from cpor.claims.services.history import _lock_claim, _move, _record
+from cpor.errors import DomainError, illegal_transition
+
+
+@transaction.atomic
+def claim_start_review(*, actor: User, claim: Claim) -> Claim:
+    """Submitted or Disputed → In review, assigned to the reviewer."""
+    require_reviewer(actor)
+    claim = _lock_claim(claim)
+    return _move(
+        claim,
+        ClaimStatus.IN_REVIEW,
+        action=EventAction.START_REVIEW,
+        actor=actor,
+        allowed_from=[ClaimStatus.SUBMITTED, ClaimStatus.DISPUTED],
+        verb=_("taken into review"),
+        assigned_reviewer=actor,
+    )
+
+
+@transaction.atomic
+def claim_request_info(*, actor: User, claim: Claim, reason_code: str, message: str) -> Claim:
+    require_reviewer(actor)
+    claim = _lock_claim(claim)
+    if reason_code not in InfoRequestReason.values:
+        raise DomainError(
+            "unknown_reason", _("Choose a reason from the list."), field="reason_code"
+        )
+    if not message.strip():
+        raise DomainError("required", _("Tell the partner what is needed."), field="message")
+    days = ProgramSettings.load().info_request_business_days
+    return _move(
+        claim,
+        ClaimStatus.ACTION_REQUIRED,
+        action=EventAction.REQUEST_INFO,
+        actor=actor,
+        allowed_from=AWAITING_DECISION,
+        verb=_("sent back for information"),
+        message=message.strip(),
+        reason_code=reason_code,
+        info_requested_until=add_business_days(timezone.now(), days),
+        assigned_reviewer=claim.assigned_reviewer or actor,
+    )
+
+
+REJECTABLE = AWAITING_DECISION | {ClaimStatus.ACTION_REQUIRED}
+
+
+@transaction.atomic
+def claim_reject(*, actor: User, claim: Claim, reason_code: str, message: str = "") -> Claim:
+    """A decision against the claim: every pending line is rejected."""
+    require_reviewer(actor)
+    if reason_code not in RejectionReason.values:
+        raise DomainError(
+            "unknown_reason", _("Choose a reason from the list."), field="reason_code"
+        )
+    return _reject(_lock_claim(claim), actor=actor, reason_code=reason_code, message=message)
+
+
+def _reject(claim: Claim, *, actor: User | None, reason_code: str, message: str) -> Claim:
+    if claim.status not in REJECTABLE:
+        raise illegal_transition(_("claim"), _("rejected"), claim.get_status_display())
+    claim.lines.filter(status=LineStatus.PENDING).update(status=LineStatus.REJECTED)
+    return _move(
+        claim,
+        ClaimStatus.REJECTED,
+        action=EventAction.REJECT,
+        actor=actor,
+        allowed_from=REJECTABLE,
+        verb=_("rejected"),
+        message=message.strip(),
+        reason_code=reason_code,
+        decided_at=timezone.now(),
+        info_requested_until=None,
+    )
+
+
+@transaction.atomic
+def claim_approve(
+    *,
+    actor: User,
+    claim: Claim,
+    line_ids: Sequence[int] | None = None,
+    message: str = "",
+) -> Claim:
+    """Approve the whole claim, or only ``line_ids`` (the rest are not approved).
+
+    Each approved line becomes an association. Where another partner holds the unit
+    with older PoE, that association ends as superseded in this same transaction; where
+    the holder's PoE is as recent or newer, the approval is refused. The unique index
+    on held associations settles concurrent approvals: the loser's transaction rolls
+    back whole with ``unit_held``.
+    """
+    require_reviewer(actor)
+    claim = _lock_claim(claim)
+    if claim.status not in AWAITING_DECISION:
+        raise illegal_transition(_("claim"), _("approved"), claim.get_status_display())
+    pending = {
+        line.pk: line
+        for line in claim.lines.select_related("product", "subscription").filter(
+            status=LineStatus.PENDING
+        )
+    }
+    if not pending:
+        raise DomainError(
+            "no_pending_lines", _("Every line of this claim was declined."), field="line_ids"
+        )
+    if line_ids is None:
+        chosen = list(pending.values())
+    else:
+        unknown = [pk for pk in line_ids if pk not in pending]
+        if unknown or not line_ids:
+            raise DomainError(
+                "unknown_line",
+                _("Choose lines of this claim that await a decision."),
+                field="line_ids",
+            )
+        chosen = [pending[pk] for pk in dict.fromkeys(line_ids)]
+
+    now = timezone.now()
+    engagement = claim.role.engagement
+    newcomer_poe = latest_poe_date(claim)
+    for line in chosen:
+        _associate(
+            claim=claim,
+            line=line,
+            actor=actor,
+            now=now,
+            notice_days=engagement.notice_period_days,
+            newcomer_poe=newcomer_poe,
+        )
+    ClaimLine.objects.filter(pk__in=[line.pk for line in chosen]).update(status=LineStatus.APPROVED)
+    not_chosen = [pk for pk in pending if pk not in {line.pk for line in chosen}]
+    ClaimLine.objects.filter(pk__in=not_chosen).update(status=LineStatus.REJECTED)
+    partial = bool(not_chosen) or claim.lines.exclude(status=LineStatus.APPROVED).exists()
+    return _move(
+        claim,
+        ClaimStatus.PARTIALLY_APPROVED if partial else ClaimStatus.APPROVED,
+        action=EventAction.APPROVE,
+        actor=actor,
+        allowed_from=AWAITING_DECISION,
+        verb=_("approved"),
+        message=message.strip(),
+        decided_at=now,
+    )
+
+
+def _associate(
+    *,
+    claim: Claim,
+    line: ClaimLine,
+    actor: User,
+    now: datetime.datetime,
+    notice_days: int,
+    newcomer_poe: datetime.date | None,
+) -> Association:
+    holders = list(
+        Association.objects.select_for_update(of=("self",))
+        .select_related("claim")
+        .filter(
+            unit_filter(
+                tenant_id=claim.tenant_id,
+                product_id=line.product_id,
+                subscription_id=line.subscription_id,
+            ),
+            status__in=HELD_STATUSES,
+        )
+    )
+    for holder in holders:
+        if holder.organisation_id == claim.organisation_id:
+            raise DomainError(
+                "unit_held",
+                _("This partner already holds %s.") % line,
+                field="line_ids",
+            )
+        holder_poe = latest_poe_date(holder.claim)
+        if holder_poe is not None and (newcomer_poe is None or holder_poe >= newcomer_poe):
+            raise DomainError(
+                "unit_held_with_newer_poe",
+                _("%(unit)s is held by another partner whose PoE (%(day)s) is as recent or newer.")
+                % {"unit": line, "day": holder_poe.isoformat()},
+                field="line_ids",
+            )
+    active_now = notice_days == 0
+    try:
+        with transaction.atomic():
+            for holder in holders:
+                _end(
+                    holder,
+                    reason=EndReason.SUPERSEDED,
+                    actor=actor,
+                    now=now,
+                    message=_("Superseded by a claim with more recent PoE."),
+                )
+            association = Association.objects.create(
+                claim=claim,
+                line=line,
+                organisation_id=claim.organisation_id,
+                tenant_id=claim.tenant_id,
+                product_id=line.product_id,
+                subscription_id=line.subscription_id,
+                status=AssociationStatus.ACTIVE
+                if active_now
+                else AssociationStatus.PENDING_CUSTOMER,
+                approved_at=now,
+                notice_ends_at=now + datetime.timedelta(days=notice_days),
+                activated_at=now if active_now else None,
+            )
+    except IntegrityError:
+        raise DomainError(
+            "unit_held",
+            _("Another association for %s was approved at the same moment. Reopen the claim.")
+            % line,
+            field="line_ids",
+        ) from None
+    if holders:
+        Association.objects.filter(pk__in=[h.pk for h in holders]).update(superseded_by=association)
+    return association
+
+
+@transaction.atomic
+def claim_add_note(*, actor: User, claim: Claim, message: str, shared: bool = False) -> ClaimEvent:
+    """An internal note: partners never see it; other reviewers only when ``shared``."""
+    if actor is None or not actor.is_operator:
+        raise DomainError("permission_denied", _("Only program staff write internal notes."))
+    if not message.strip():
+        raise DomainError("required", _("Write the note."), field="message")
+    claim = _lock_claim(claim)
+    return _record(
+        claim,
+        action=EventAction.NOTE,
+        actor=actor,
+        message=message.strip(),
+        internal=True,
+        shared=shared,
+    )

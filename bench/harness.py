@@ -355,6 +355,9 @@ def record_results(name: str, rows: list[dict], *, note: str = "") -> Path:
             item.setdefault(key, None)
         if item.get("path") not in TARGETS:
             print(f"harness: {item.get('path')!r} is not one of the targets; kept as an extra row")
+    rows = [
+        {k: round(v, 3) if isinstance(v, float) else v for k, v in item.items()} for item in rows
+    ]
     RESULTS.mkdir(exist_ok=True)
     target = RESULTS / f"{name}.json"
     document = {

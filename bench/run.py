@@ -1,15 +1,28 @@
-"""CPOR benchmark: what the product's write paths cost beside plain SQL.
+"""CPOR benchmark: seeding, and approvals through the service beside the best SQL.
 
 Run with ``make bench`` (or ``DATABASE_URL=postgres://… .venv/bin/python bench/run.py``).
 Whatever database DATABASE_URL names, the benchmark drops and recreates one called
-``cpor_bench`` on that server and works only there. It prints a markdown table and
-puts it in its own section of docs/performance.md, leaving the other benchmarks' sections.
+``cpor_bench_e_run`` on that server and works only there. It prints its figures and
+writes them to bench/results/approvals.json; bench/report.py builds docs/performance.md.
+
+- Seeding (one run each, not a target): ``seed_demo --claims 100000`` beside
+  ``INSERT … SELECT generate_series`` writing as many rows per table.
+- Approval (target: the service at most 3x the best SQL): ``claim_approve`` on submitted
+  one-line claims, one transaction each, beside the best hand-written SQL for the same
+  rows, also one transaction per claim: one statement locks the claim and checks its
+  state, its pending lines and the held associations of their units; one statement
+  (data-modifying CTEs) approves the lines, the claim, inserts the associations and
+  the history event. Batches of each side alternate (A B A B); the figures are medians
+  of the batches' per-approval time and CPU (this process, and the PostgreSQL backend
+  serving the side's connection, from /proc).
+
+The service runs as a production web process would: ``CELERY_BROKER_URL`` names Redis
+database 13 and no worker runs, so whatever the transition hands to background work
+after commit is queued there (emptied at the end), never delivered in-process.
 """
 
+import argparse
 import datetime
-import os
-import platform
-import time
 from io import StringIO
 from pathlib import Path
 
@@ -17,12 +30,10 @@ import harness
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "cpor_bench"
+DB_NAME = "cpor_bench_e_run"
 SEED_CLAIMS = 100_000
-APPROVALS = 10_000
-# As in production, notifications go to Celery; no worker runs, so they wait in a Redis
-# database of their own, emptied at the end (embedded mode would send them in-process).
 BROKER = "redis://127.0.0.1:6379/13"
+AWAITING_DECISION = ("submitted", "in_review", "disputed")
 
 
 GENERATED_TABLES = (
@@ -60,23 +71,23 @@ def ids(cur, sql: str, params=()) -> list[int]:
 # (a) seeding
 
 
-def measure_seed(url: str) -> tuple[float, dict[str, int]]:
+def measure_seed(url: str) -> tuple[harness.Usage, dict[str, int]]:
     from django.core.management import call_command
+    from django.db import connection
 
     call_command("seed_demo", stdout=StringIO())  # the small story, not timed
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         before = table_counts(cur)
-    started = time.perf_counter()
-    call_command(
-        "seed_demo", "--claims", str(SEED_CLAIMS), "--random-seed", "2026", stdout=StringIO()
-    )
-    elapsed = time.perf_counter() - started
+    with harness.measure(pg_pids=[harness.backend_pid(connection)]) as usage:
+        call_command(
+            "seed_demo", "--claims", str(SEED_CLAIMS), "--random-seed", "2026", stdout=StringIO()
+        )
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         after = table_counts(cur)
-    return elapsed, {table: after[table] - before[table] for table in GENERATED_TABLES}
+    return usage, {table: after[table] - before[table] for table in GENERATED_TABLES}
 
 
-def baseline_seed(url: str, rows: dict[str, int]) -> float:
+def baseline_seed(url: str, rows: dict[str, int]) -> harness.Usage:
     """The same number of rows per table with INSERT … SELECT generate_series, as drafts
     first and then a status update, like the generator (the line trigger applies)."""
     with psycopg.connect(url) as conn, conn.cursor() as cur:
@@ -169,13 +180,11 @@ def baseline_seed(url: str, rows: dict[str, int]) -> float:
                FROM generate_series(0, %(claims_claimevent)s - 1) g""",
         ]
         conn.commit()
-        started = time.perf_counter()
-        for statement in statements:
-            cur.execute(statement, params)
-        conn.commit()
-        elapsed = time.perf_counter() - started
-        after = table_counts(cur)
-    return elapsed, after
+        with harness.measure(pg_pids=[harness.backend_pid(conn)]) as usage:
+            for statement in statements:
+                cur.execute(statement, params)
+            conn.commit()
+    return usage
 
 
 # ---------------------------------------------------------------------------
@@ -183,6 +192,7 @@ def baseline_seed(url: str, rows: dict[str, int]) -> float:
 
 
 def prepare_submitted(count: int) -> list[int]:
+    """``count`` new submitted one-line claims, each on units of its own."""
     from cpor.claims.models import Claim, ClaimStatus
     from cpor.web import demo
 
@@ -197,81 +207,138 @@ def prepare_submitted(count: int) -> list[int]:
     )
 
 
-def outbox_rows() -> int:
-    """E-mails queued in the transactional outbox, where that app is installed."""
-    from django.apps import apps
+# The claim locked, with what the decision needs: its state, the notice period of its
+# engagement, whether it has pending lines and whether another association holds one of
+# their units (a subscription, or a tenant's workload).
+LOCK_AND_CHECK = """
+SELECT c.status, e.notice_period_days,
+    EXISTS (SELECT 1 FROM claims_claimline l
+            WHERE l.claim_id = c.id AND l.status = 'pending') AS pending,
+    EXISTS (SELECT 1 FROM claims_claimline l JOIN claims_association a
+                ON a.status IN ('pending_customer', 'active')
+               AND (a.subscription_id = l.subscription_id
+                    OR (l.subscription_id IS NULL AND a.subscription_id IS NULL
+                        AND a.tenant_id = c.tenant_id AND a.product_id = l.product_id))
+            WHERE l.claim_id = c.id AND l.status = 'pending') AS held
+FROM claims_claim c
+JOIN catalog_partnerrole r ON r.id = c.role_id
+JOIN catalog_engagement e ON e.id = r.engagement_id
+WHERE c.id = %(claim)s
+FOR UPDATE OF c
+"""
 
-    try:
-        return apps.get_model("notifications", "OutboxMessage").objects.count()
-    except LookupError:
-        return 0
+# Every pending line approved and associated, the claim approved, its history event.
+APPROVE = """
+WITH lines AS (
+    UPDATE claims_claimline SET status = 'approved'
+    WHERE claim_id = %(claim)s AND status = 'pending'
+    RETURNING id, product_id, subscription_id
+), claim AS (
+    UPDATE claims_claim SET status = 'approved', updated_at = %(now)s, decided_at = %(now)s
+    WHERE id = %(claim)s
+    RETURNING organisation_id, tenant_id
+), associations AS (
+    INSERT INTO claims_association (claim_id, line_id, organisation_id, tenant_id,
+        product_id, subscription_id, status, end_reason, end_message, approved_at,
+        notice_ends_at, activated_at)
+    SELECT %(claim)s, lines.id, claim.organisation_id, claim.tenant_id, lines.product_id,
+        lines.subscription_id,
+        CASE WHEN %(notice_days)s = 0 THEN 'active' ELSE 'pending_customer' END, '', '',
+        %(now)s, %(now)s + make_interval(days => %(notice_days)s),
+        CASE WHEN %(notice_days)s = 0 THEN %(now)s END
+    FROM lines, claim
+)
+INSERT INTO claims_claimevent (claim_id, action, from_status, to_status, reason_code,
+    message, internal, actor_id, actor_label, at)
+VALUES (%(claim)s, 'approve', %(from_status)s, 'approved', '', '', false, %(actor)s, '',
+    %(now)s)
+"""
 
 
-def measure_approvals(claim_ids: list[int]) -> tuple[float, int]:
+def sql_approve(conn: psycopg.Connection, claim: int, actor: int) -> None:
+    """One approval in one transaction, as the best hand-written SQL does it."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(LOCK_AND_CHECK, {"claim": claim})
+        status, notice_days, pending, held = cur.fetchone()
+        if status not in AWAITING_DECISION or not pending or held:
+            raise RuntimeError(f"claim {claim} cannot be approved: {status}, held={held}")
+        cur.execute(
+            APPROVE,
+            {
+                "claim": claim,
+                "now": datetime.datetime.now(datetime.UTC),
+                "notice_days": notice_days,
+                "from_status": status,
+                "actor": actor,
+            },
+        )
+
+
+def batches(items: list[int], size: int) -> list[list[int]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def measure_approvals(url: str, *, rounds: int, batch: int) -> tuple[harness.Usage, ...]:
+    """Median per-approval Usage of the service and of the SQL, interleaved by batch."""
+    from django.db import connection
+
     from cpor.accounts.models import User
     from cpor.claims import services
 
+    claims = prepare_submitted(2 * (rounds + 1) * batch)
+    cpor_batches = iter(batches(claims[0::2], batch))
+    sql_batches = iter(batches(claims[1::2], batch))
     reviewer = User.objects.get(username="reviewer@cpor.example")
-    queued = outbox_rows()
-    started = time.perf_counter()
-    for pk in claim_ids:
-        services.claim_approve(actor=reviewer, claim=pk)
-    return time.perf_counter() - started, outbox_rows() - queued
+    django_backend = harness.backend_pid(connection)
+    conn = psycopg.connect(url)
+    sql_backend = harness.backend_pid(conn)
+    conn.commit()
+
+    def cpor() -> harness.Usage:
+        chunk = next(cpor_batches)
+        with harness.measure(pg_pids=[django_backend]) as usage:
+            for pk in chunk:
+                services.claim_approve(actor=reviewer, claim=pk)
+        return usage.per(len(chunk))
+
+    def sql() -> harness.Usage:
+        chunk = next(sql_batches)
+        with harness.measure(pg_pids=[sql_backend]) as usage:
+            for pk in chunk:
+                sql_approve(conn, pk, reviewer.pk)
+        return usage.per(len(chunk))
+
+    try:
+        a, b = harness.interleave(cpor, sql, rounds, warmup=1)
+    finally:
+        conn.close()
+    check_same_rows(claims[0::2], claims[1::2])
+    return harness.median_usage(a), harness.median_usage(b)
 
 
-def baseline_approvals(url: str, claim_ids: list[int]) -> float:
-    """The rows one approval writes, as plain SQL, one transaction per claim."""
-    with psycopg.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT id FROM accounts_user WHERE username = 'reviewer@cpor.example'")
-        reviewer = cur.fetchone()[0]
-        conn.commit()
-        started = time.perf_counter()
-        for pk in claim_ids:
-            with conn.transaction():
-                cur.execute(
-                    "UPDATE claims_claim SET status = 'approved', updated_at = now(), "
-                    "decided_at = now() WHERE id = %s AND status = 'submitted' "
-                    "RETURNING organisation_id, tenant_id",
-                    [pk],
-                )
-                organisation, tenant = cur.fetchone()
-                cur.execute(
-                    "UPDATE claims_claimline SET status = 'approved' "
-                    "WHERE claim_id = %s AND status = 'pending' "
-                    "RETURNING id, product_id, subscription_id",
-                    [pk],
-                )
-                line, product, subscription = cur.fetchone()
-                cur.execute(
-                    "INSERT INTO claims_association (claim_id, line_id, organisation_id, "
-                    "tenant_id, product_id, subscription_id, status, end_reason, end_message, "
-                    "approved_at, notice_ends_at) VALUES (%s, %s, %s, %s, %s, %s, "
-                    "'pending_customer', '', '', now(), now() + interval '7 days')",
-                    [pk, line, organisation, tenant, product, subscription],
-                )
-                cur.execute(
-                    "INSERT INTO claims_claimevent (claim_id, action, from_status, to_status, "
-                    "reason_code, message, internal, actor_id, actor_label, at) VALUES "
-                    "(%s, 'approve', 'submitted', 'approved', '', '', false, %s, '', now())",
-                    [pk, reviewer],
-                )
-        return time.perf_counter() - started
+def check_same_rows(cpor_claims: list[int], sql_claims: list[int]) -> None:
+    """Both sides approved every claim they took and wrote the same kinds of rows."""
+    from django.db.models import Count
+
+    from cpor.claims.models import Association, Claim, ClaimEvent
+
+    def summary(pks: list[int]) -> tuple:
+        return (
+            dict(Claim.objects.filter(pk__in=pks).values_list("status").annotate(n=Count("pk"))),
+            dict(
+                Association.objects.filter(claim__in=pks)
+                .values_list("status")
+                .annotate(n=Count("pk"))
+            ),
+            ClaimEvent.objects.filter(claim__in=pks, action="approve").count(),
+        )
+
+    cpor, sql = summary(cpor_claims), summary(sql_claims)
+    if cpor != sql:
+        raise RuntimeError(f"the two sides wrote different rows: {cpor} != {sql}")
 
 
 # ---------------------------------------------------------------------------
-# Report
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
 def postgres_version(url: str) -> str:
@@ -279,98 +346,74 @@ def postgres_version(url: str) -> str:
         return conn.execute("SHOW server_version").fetchone()[0].split()[0]
 
 
-def seconds(value: float) -> str:
-    return f"{value:.1f} s"
-
-
-START = "<!-- bench/run.py: start -->"
-END = "<!-- bench/run.py: end -->"
-
-
-def render(rows: list[tuple[str, str, str, str]], *, url: str, emails: int) -> str:
-    table = ["| what | CPOR | baseline | ratio |", "|---|---:|---:|---:|"]
-    table += [f"| {what} | {cpor} | {base} | {ratio} |" for what, cpor, base, ratio in rows]
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return "\n".join(
-        [
-            "## Seeding and approvals (`make bench`)",
-            "",
-            "`make bench` runs `bench/run.py`: it drops and recreates a PostgreSQL database "
-            f"named `{DB_NAME}` on the server DATABASE_URL points at, migrates it, and times "
-            "CPOR's write paths beside plain SQL writing the same rows into the same tables "
-            "of the same database in the same run. The ratio is CPOR's time over the "
-            "baseline's; it is the figure to compare between runs, as both sides share "
-            "whatever else the machine is doing.",
-            "",
-            f"- Machine: {machine()}, PostgreSQL {postgres_version(url)}, all on one host; "
-            f"load average at the end of the run: {load}.",
-            f"- Date: {datetime.date.today().isoformat()}.",
-            "",
-            *table,
-            "",
-            f"- **Seeding**: `manage.py seed_demo --claims {SEED_CLAIMS}` (generated tenants, "
-            "domains, admin contacts, subscriptions, claims, lines, PoE, history events and "
-            "associations, written with COPY; claims go in as drafts and take their status "
-            "afterwards because the database refuses lines for a submitted claim). The "
-            "baseline writes the same number of rows per table with `INSERT … SELECT "
-            "generate_series`.",
-            f"- **Approvals**: {APPROVALS:,} calls of `claim_approve` on submitted one-line "
-            "claims, each in its own transaction: lock, state check, conflict check against "
-            "held associations, association, line and claim updates, history event. The "
-            "baseline runs the four writes (claim and line UPDATE, association and event "
-            "INSERT) as plain SQL, one transaction per claim."
-            + (
-                f" CPOR also queued {emails:,} notification e-mails in the outbox in those "
-                "same transactions and handed each to Celery after commit (Redis, no worker "
-                "running, as a production web process does); the baseline writes none."
-                if emails
-                else ""
-            ),
-        ]
+def show(label: str, cpor: harness.Usage, sql: harness.Usage) -> None:
+    ratio = cpor.wall / sql.wall if sql.wall else float("nan")
+    print(
+        f"{label}: CPOR {cpor.wall * 1000:.2f} ms (app CPU {cpor.cpu_app * 1000:.2f}, "
+        f"PG CPU {cpor.cpu_pg * 1000:.2f}) | SQL {sql.wall * 1000:.2f} ms (app CPU "
+        f"{sql.cpu_app * 1000:.2f}, PG CPU {sql.cpu_pg * 1000:.2f}) | {ratio:.1f}x",
+        flush=True,
     )
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=10, help="batches per side (default 10)")
+    parser.add_argument("--batch", type=int, default=200, help="approvals per batch")
+    parser.add_argument("--no-seed", action="store_true", help="skip the 100,000-claim seed")
+    args = parser.parse_args()
+
     url = harness.bench_url(DB_NAME)
     print(f"Recreating {DB_NAME} and migrating…", flush=True)
     harness.recreate_database(url)
     harness.setup_django(url, env={"CELERY_BROKER_URL": BROKER})
+    from django.conf import settings
 
-    print(f"(a) seed_demo --claims {SEED_CLAIMS}…", flush=True)
-    seed_time, rows = measure_seed(url)
-    total_rows = sum(rows.values())
-    base_seed_time, _after = baseline_seed(url, rows)
+    background = settings.CPOR_BACKGROUND
+    rows = []
+    pg = postgres_version(url)
+    if not args.no_seed:
+        print(f"(a) seed_demo --claims {SEED_CLAIMS:,}…", flush=True)
+        seed, counts = measure_seed(url)
+        seed_sql = baseline_seed(url, counts)
+        show("seeding (whole run)", seed, seed_sql)
+        rows.append(
+            harness.row(
+                "seed_demo",
+                seed,
+                seed_sql,
+                unit="ms",
+                note=f"`seed_demo --claims {SEED_CLAIMS:,}` ({sum(counts.values()):,} rows "
+                "written with COPY) beside `INSERT … SELECT generate_series` of as many rows "
+                "per table; one run each, whole run in ms.",
+            )
+        )
+    import redis
 
-    print(f"(b) {APPROVALS} approvals…", flush=True)
-    cpor_claims = prepare_submitted(APPROVALS)
-    base_claims = prepare_submitted(APPROVALS)
-    assert len(cpor_claims) == len(base_claims) == APPROVALS
+    print(f"(b) approvals: {args.rounds} batches of {args.batch} per side…", flush=True)
     try:
-        approve_time, emails = measure_approvals(cpor_claims)
+        cpor, sql = measure_approvals(url, rounds=args.rounds, batch=args.batch)
     finally:
-        import redis
-
         redis.Redis.from_url(BROKER).flushdb()
-    base_approve_time = baseline_approvals(url, base_claims)
-
-    per = 1000 / APPROVALS
-    result = [
-        (
-            f"seed_demo --claims {SEED_CLAIMS:,} ({total_rows:,} rows)",
-            seconds(seed_time),
-            seconds(base_seed_time),
-            f"{seed_time / base_seed_time:.1f}x",
-        ),
-        (
-            f"{APPROVALS:,} approvals through claim_approve",
-            f"{seconds(approve_time)} ({approve_time * per:.2f} ms each)",
-            f"{seconds(base_approve_time)} ({base_approve_time * per:.2f} ms each)",
-            f"{approve_time / base_approve_time:.1f}x",
-        ),
-    ]
-    report = render(result, url=url, emails=emails)
-    print(report)
-    harness.write_section(START, END, report)
+    show("approval (per claim)", cpor, sql)
+    seeded = "" if args.no_seed else f" at {SEED_CLAIMS:,} seeded claims"
+    rows.append(
+        harness.row(
+            "approval_service",
+            cpor,
+            sql,
+            note=f"`claim_approve` on submitted one-line claims{seeded}, one transaction "
+            "each, beside the best SQL (one statement locks the claim "
+            "and checks state, pending lines and held units; one statement of CTEs writes "
+            "lines, claim, association and event); interleaved batches of "
+            f"{args.batch}, median of {args.rounds}, per approval. Production web process: "
+            f"Celery broker set, no worker (CPOR_BACKGROUND={background}).",
+        )
+    )
+    path = harness.record_results(
+        "approvals", rows, note=f"bench/run.py, PostgreSQL {pg}, database {DB_NAME}"
+    )
+    print(f"Wrote {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

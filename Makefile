@@ -51,8 +51,13 @@ test-sqlite: install chromium
 test-postgres: install
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m "not browser"
 
+# Every benchmark (each in a database of its own on that server), then docs/performance.md
+# rebuilt from bench/results/*.json.
 bench: install
-	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/run.py
+	for script in bench/run.py bench/bench_*.py; do \
+		DATABASE_URL=$(PG_TEST_URL) $(BIN)/python $$script || exit 1; \
+	done
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) var/static

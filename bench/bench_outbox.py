@@ -360,6 +360,7 @@ def main() -> None:
                 "outbox_delivery",
                 outbox,
                 outbox_raw,
+                label="outbox delivery of rendered e-mails into local SMTP",
                 note=f"`outbox_deliver_due` of {args.messages:,} rendered e-mails into aiosmtpd "
                 "(child process, discards) beside raw smtplib sending the same MIME bytes on "
                 f"one connection with no database; interleaved, median of {args.outbox_rounds} "

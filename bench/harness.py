@@ -346,15 +346,16 @@ def row(
 
 def record_results(name: str, rows: list[dict], *, note: str = "") -> Path:
     """Write bench/results/<name>.json: the rows (``path`` one of TARGETS' keys, cpor,
-    baseline, unit, ratio, cpu_app_ms, cpu_pg_ms, note) with the date, the machine and
+    baseline, unit, ratio, cpu_app_ms, cpu_pg_ms, note; a row that is no target gives
+    a ``label`` for the table) with the date, the machine and
     its load average when the script started and now. Replaces the previous file."""
     today = datetime.date.today().isoformat()
     for item in rows:
         item.setdefault("date", today)
         for key in ("cpor", "baseline", "unit", "ratio", "cpu_app_ms", "cpu_pg_ms", "note"):
             item.setdefault(key, None)
-        if item.get("path") not in TARGETS:
-            print(f"harness: {item.get('path')!r} is not one of the targets; kept as an extra row")
+        if item.get("path") not in TARGETS and not item.get("label"):
+            print(f"harness: {item.get('path')!r} is not a target: give it a label (extra row)")
     rows = [
         {k: round(v, 3) if isinstance(v, float) else v for k, v in item.items()} for item in rows
     ]

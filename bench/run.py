@@ -382,7 +382,7 @@ def main() -> None:
                 "seed_demo",
                 seed,
                 seed_sql,
-                unit="ms",
+                label=f"seeding {SEED_CLAIMS:,} claims (whole run)",
                 note=f"`seed_demo --claims {SEED_CLAIMS:,}` ({sum(counts.values()):,} rows "
                 "written with COPY) beside `INSERT … SELECT generate_series` of as many rows "
                 "per table; one run each, whole run in ms.",

@@ -286,6 +286,8 @@ def measure_approvals(url: str, *, rounds: int, batch: int) -> tuple[harness.Usa
     from cpor.claims import services
 
     claims = prepare_submitted(2 * (rounds + 1) * batch)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")  # fresh statistics, as autovacuum keeps them
     cpor_batches = iter(batches(claims[0::2], batch))
     sql_batches = iter(batches(claims[1::2], batch))
     reviewer = User.objects.get(username="reviewer@cpor.example")

@@ -135,6 +135,15 @@ class Claim(models.Model):
     )
     info_requested_until = models.DateTimeField(_("answer due by"), null=True, blank=True)
     draft_warned_at = models.DateTimeField(_("expiry warning sent"), null=True, blank=True)
+    # What the review queue filters on, so that no filter re-runs the checks for every
+    # pending claim: stored when the checks run (submission, reply, dispute) and kept
+    # fresh when a unit's holder changes (``claims.check_flags``).
+    has_conflict = models.BooleanField(
+        _("another partner holds a unit"), default=False, db_default=False
+    )
+    # The first day the automated checks fail as of their last run (its own day if they
+    # failed then; the PoE leaving its age limit or a subscription ending otherwise).
+    checks_fail_from = models.DateField(_("automated checks fail from"), null=True, blank=True)
 
     objects = ClaimQuerySet.as_manager()
 
@@ -156,6 +165,17 @@ class Claim(models.Model):
                 fields=["submitted_at", "id"],
                 condition=Q(status__in=["submitted", "in_review", "disputed"]),
                 name="claim_awaiting_oldest",
+            ),
+            # The queue's "conflicts only" and "failed checks only" filters (stored flags).
+            models.Index(
+                fields=["submitted_at", "id"],
+                condition=Q(status__in=["submitted", "in_review", "disputed"], has_conflict=True),
+                name="claim_awaiting_conflict",
+            ),
+            models.Index(
+                fields=["checks_fail_from"],
+                condition=Q(status__in=["submitted", "in_review", "disputed"]),
+                name="claim_awaiting_failing",
             ),
         ]
 

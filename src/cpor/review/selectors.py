@@ -132,7 +132,7 @@ def _flag_conditions(today: datetime.date) -> dict[str, Q]:
         )
     )
     return {
-        "has_conflict": _conflict(),
+        "conflict_flag": _conflict(),
         "poe_flag": ~Q(valid_poe),
         "unit_flag": Q(bad_unit),
         "location_flag": Q(location__active=False),
@@ -173,7 +173,7 @@ def _queue_filtered(*, actor: User, filters: QueueFilters, today: datetime.date)
     if filters.conflict or filters.failed_checks:
         flags = _flag_conditions(today)
         if filters.conflict:
-            claims = claims.filter(flags["has_conflict"])
+            claims = claims.filter(flags["conflict_flag"])
         if filters.failed_checks:
             claims = claims.filter(flags["poe_flag"] | flags["unit_flag"] | flags["location_flag"])
     return claims

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from cpor.accounts.models import User
 from cpor.catalog.models import ProgramSettings
 from cpor.claims import checks
+from cpor.claims.check_flags import stored_check_flags
 from cpor.claims.models import (
     OPEN_STATUSES,
     Claim,
@@ -23,12 +24,15 @@ from cpor.claims.services.history import ValidationFailed, _lock_claim, _move
 from cpor.errors import DomainError, illegal_transition
 
 
-def _require_checks_pass(claim: Claim) -> None:
-    failed = checks.failures(checks.run_checks(claim))
+def _require_checks_pass(claim: Claim) -> dict[str, object]:
+    """Refuse with every failing check; otherwise the check flags to store on the claim."""
+    results = checks.run_checks(claim)
+    failed = checks.failures(results)
     if failed:
         raise ValidationFailed(
             [DomainError(f"check_{f.code}", f.message, field=f.field) for f in failed]
         )
+    return stored_check_flags(claim, results)
 
 
 @transaction.atomic
@@ -44,7 +48,7 @@ def claim_submit(*, actor: User, claim: Claim, confirmed: bool, comments: str = 
             _("Confirm that the information is accurate and the customer agreed to it."),
             field="confirmed",
         )
-    _require_checks_pass(claim)
+    flags = _require_checks_pass(claim)
     now = timezone.now()
     return _move(
         claim,
@@ -56,6 +60,7 @@ def claim_submit(*, actor: User, claim: Claim, confirmed: bool, comments: str = 
         message=comments.strip(),
         comments=comments.strip(),
         submitted_at=now,
+        **flags,
     )
 
 
@@ -68,7 +73,7 @@ def claim_reply(*, actor: User, claim: Claim, message: str) -> Claim:
         raise illegal_transition(_("claim"), _("resubmitted"), claim.get_status_display())
     if not message.strip():
         raise DomainError("required", _("Write a reply to the reviewer."), field="message")
-    _require_checks_pass(claim)
+    flags = _require_checks_pass(claim)
     return _move(
         claim,
         ClaimStatus.SUBMITTED,
@@ -78,6 +83,7 @@ def claim_reply(*, actor: User, claim: Claim, message: str) -> Claim:
         verb=_("resubmitted"),
         message=message.strip(),
         info_requested_until=None,
+        **flags,
     )
 
 
@@ -128,4 +134,5 @@ def claim_dispute(*, actor: User, claim: Claim, justification: str) -> Claim:
         verb=_("disputed"),
         message=justification.strip(),
         decided_at=None,
+        **stored_check_flags(claim),
     )

@@ -98,6 +98,16 @@ def write_section(start: str, end: str, markdown: str) -> None:
 #     a, b = harness.median_usage(cpor), harness.median_usage(sql)
 #     harness.record_results("jobs", [harness.row("jobs_activation", a, b, per=n, ...)])
 #
+# For a web server under many clients, count its workers and every backend of the
+# benchmark's database instead of this process (client threads) and one backend:
+#
+#     with harness.measure(
+#         app_pids=lambda: harness.children(gunicorn.pid),
+#         pg_pids=lambda: harness.database_backend_pids(admin_conn),
+#         include_self=False,
+#     ) as usage:
+#         ...
+#
 # Times depend on what else the shared machine is doing; CPU per operation depends far
 # less on it, so every row carries both.
 

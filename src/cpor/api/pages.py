@@ -19,6 +19,7 @@ from cpor.api.services import (
 )
 from cpor.claims.permissions import can_manage_claims, partner_membership
 from cpor.errors import DomainError
+from cpor.forms import add_domain_error
 
 
 class TokenForm(forms.Form):
@@ -38,10 +39,6 @@ class WebhookForm(forms.Form):
     description = forms.CharField(label=gettext_lazy("Description"), max_length=200, required=False)
 
 
-def _add_domain_error(form: forms.Form, error: DomainError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
-
-
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -52,7 +49,7 @@ def tokens(request):
         try:
             _row, new_token = api_token_create(actor=request.user, name=form.cleaned_data["name"])
         except DomainError as error:
-            _add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
             form = TokenForm()
     return render(
@@ -94,7 +91,7 @@ def webhooks(request):
         try:
             _endpoint, new_secret = webhook_endpoint_create(actor=request.user, **form.cleaned_data)
         except DomainError as error:
-            _add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
             form = WebhookForm()
     return render(

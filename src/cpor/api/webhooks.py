@@ -1,11 +1,12 @@
 """Webhooks: every state change of a partner's claims and associations, POSTed as JSON
 to the partner's endpoints, signed with HMAC-SHA256 of the endpoint's secret.
 
-``queue_webhooks_for_event`` runs inside the transaction that writes the history event
-(``claims.services._record``): one outbox message per endpoint, so a rolled-back change
-sends nothing and a committed one is delivered, retried with backoff by the outbox
-until the endpoint answers 2xx. ``deliver`` is the outbox's deliverer for the kind
-"webhook". Each call is logged in ``WebhookDelivery``, which the partner sees.
+``webhook_messages`` is the "webhook" event consumer (``notifications.consumers``): after
+a transition commits, each of its events becomes one outbox message per active
+endpoint of the claim's partner, so a rolled-back change sends nothing and a committed
+one is delivered, retried with backoff by the outbox until the endpoint answers 2xx.
+``deliver`` is the outbox's deliverer for the kind "webhook". Each call is logged in
+``WebhookDelivery``, which the partner sees.
 
 Signature: ``X-CPOR-Signature: sha256=<hex>`` where ``<hex>`` is
 HMAC-SHA256(secret, ``<X-CPOR-Timestamp>.<body>``); receivers recompute it and reject
@@ -27,8 +28,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from cpor.api.models import WebhookDelivery, WebhookEndpoint
-from cpor.claims.models import ClaimEvent, EventAction
-from cpor.notifications.services import queue_webhook
+from cpor.claims.models import Association, Claim, ClaimEvent, EventAction
+from cpor.notifications.models import MessageKind, OutboxMessage
 
 TIMEOUT_SECONDS = 10
 USER_AGENT = "CPOR-Webhooks/1.0"
@@ -43,7 +44,10 @@ def event_type(event: ClaimEvent) -> str:
 
 
 def event_payload(event: ClaimEvent) -> dict:
+    """The JSON body of an event, with the states the event recorded."""
     claim = event.claim
+    association = event.association
+    claim_status = event.to_status if association is None and event.to_status else claim.status
     body = {
         "id": f"evt_{event.pk}",
         "type": event_type(event),
@@ -52,7 +56,7 @@ def event_payload(event: ClaimEvent) -> dict:
             "claim": {
                 "id": claim.pk,
                 "name": claim.name,
-                "status": claim.status,
+                "status": claim_status,
                 "tenant_id": str(claim.tenant.tenant_id),
                 "partner_id": claim.location.partner_id,
             },
@@ -66,12 +70,12 @@ def event_payload(event: ClaimEvent) -> dict:
             "association": None,
         },
     }
-    association = event.association
     if association is not None:
+        ended = event.action == EventAction.END
         body["data"]["association"] = {
             "id": association.pk,
-            "status": association.status,
-            "end_reason": association.end_reason,
+            "status": event.to_status or association.status,
+            "end_reason": event.reason_code if ended else "",
             "product": association.product.code,
             "subscription_id": str(association.subscription.subscription_id)
             if association.subscription_id
@@ -80,33 +84,61 @@ def event_payload(event: ClaimEvent) -> dict:
     return body
 
 
-def queue_webhooks_for_event(*, event: ClaimEvent) -> int:
-    """Queue the event for every active endpoint of the claim's partner; how many.
+def webhook_messages(events: list[ClaimEvent]) -> list[OutboxMessage]:
+    """The webhook calls a batch of committed events causes (unsaved outbox messages).
 
     Internal notes and edits are not sent; everything else in the history is a state
-    change of the claim, a line or an association."""
-    if event.internal or event.action in NOT_STATE_CHANGES:
-        return 0
-    endpoints = list(
-        WebhookEndpoint.objects.filter(organisation_id=event.claim.organisation_id, active=True)
+    change of the claim, a line or an association. Two queries when no partner of the
+    batch has an endpoint."""
+    changes = [e for e in events if not e.internal and e.action not in NOT_STATE_CHANGES]
+    if not changes:
+        return []
+    endpoints: dict[int, list[WebhookEndpoint]] = {}
+    for endpoint in WebhookEndpoint.objects.filter(
+        organisation_id__in={e.claim.organisation_id for e in changes}, active=True
+    ).order_by("pk"):
+        endpoints.setdefault(endpoint.organisation_id, []).append(endpoint)
+    calls = [
+        (event, endpoint)
+        for event in changes
+        for endpoint in endpoints.get(event.claim.organisation_id, ())
+    ]
+    if not calls:
+        return []
+    claims = Claim.objects.select_related("tenant", "location").in_bulk(
+        {event.claim_id for event, _ in calls}
     )
-    if not endpoints:
-        return 0
-    payload = event_payload(event)
-    queued = 0
-    for endpoint in endpoints:
-        delivery = WebhookDelivery.objects.create(
-            endpoint=endpoint, event_id=event.pk, event_type=payload["type"], payload=payload
-        )
-        message = queue_webhook(
-            url=endpoint.url,
-            secret=endpoint.secret,
-            payload={**payload, "delivery_id": delivery.pk},
+    associations = Association.objects.select_related("product", "subscription").in_bulk(
+        {event.association_id for event, _ in calls if event.association_id}
+    )
+    for event, _ in calls:
+        event.claim = claims[event.claim_id]
+        if event.association_id:
+            event.association = associations[event.association_id]
+    payloads = {event.pk: event_payload(event) for event, _ in calls}
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                endpoint=endpoint,
+                event_id=event.pk,
+                event_type=payloads[event.pk]["type"],
+                payload=payloads[event.pk],
+            )
+            for event, endpoint in calls
+        ]
+    )
+    return [
+        OutboxMessage(
+            kind=MessageKind.WEBHOOK,
             dedupe_key=f"webhook:{endpoint.pk}:{event.pk}",
+            recipient=endpoint.url,
+            payload={**payloads[event.pk], "delivery_id": delivery.pk},
+            secret=endpoint.secret,
             endpoint_id=endpoint.pk,
+            event_id=event.pk,
         )
-        queued += message is not None
-    return queued
+        for (event, endpoint), delivery in zip(calls, deliveries, strict=True)
+    ]
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from cpor.accounts.decorators import program_admin_required
 from cpor.catalog import services
 from cpor.catalog.forms import (
     EngagementForm,
@@ -21,7 +22,6 @@ from cpor.catalog.models import (
     Product,
     ProgramSettings,
 )
-from cpor.review.permissions import program_admin_required
 
 
 @program_admin_required

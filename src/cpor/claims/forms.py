@@ -13,15 +13,6 @@ from cpor.claims.selectors import (
     partner_locations,
     tenant_by_tenant_id,
 )
-from cpor.errors import DomainError
-
-
-def add_domain_error(form: forms.Form, error: DomainError) -> None:
-    """Show a service's refusal on the field it names (or above the form)."""
-    for item in getattr(error, "errors", None) or [error]:
-        field = item.field if item.field in form.fields else None
-        form.add_error(field, item.message)
-
 
 # ---------------------------------------------------------------------------
 # Claim list

@@ -37,6 +37,26 @@ def decline_link_create(*, claim: Claim, email: str, now: datetime.datetime | No
     return signing.dumps(link.nonce, salt=SALT)
 
 
+def decline_links_create(
+    pairs: list[tuple[Claim, str]], *, now: datetime.datetime | None = None
+) -> list[str]:
+    """One new link per (claim, e-mail), written in one statement; their tokens in order."""
+    now = now or timezone.now()
+    expires_at = now + datetime.timedelta(days=settings.CPOR_DECLINE_LINK_DAYS)
+    links = [
+        DeclineLink(
+            nonce=secrets.token_urlsafe(24),
+            claim=claim,
+            email=email,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        for claim, email in pairs
+    ]
+    DeclineLink.objects.bulk_create(links)
+    return [signing.dumps(link.nonce, salt=SALT) for link in links]
+
+
 def decline_link_url(token: str) -> str:
     return f"{settings.CPOR_BASE_URL.rstrip('/')}/customer/decline/{token}/"
 

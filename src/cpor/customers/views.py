@@ -3,9 +3,9 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from cpor.accounts.decorators import program_admin_required
 from cpor.customers import selectors, services
 from cpor.customers.forms import ImportForm
-from cpor.review.permissions import program_admin_required
 
 MAX_ERRORS_SHOWN = 500
 

@@ -26,7 +26,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from cpor.notifications.models import MessageStatus, OutboxMessage
+from cpor.notifications.models import MessageKind, MessageStatus, OutboxMessage
+from cpor.notifications.notices import render_event_message
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,9 @@ def sender() -> str:
 
 
 def deliver_email(message: OutboxMessage, session: DeliverySession) -> None:
+    if message.template and message.event_id is not None:
+        # Derived from a history event: rendered now, from the state the event recorded.
+        message.subject, message.body_text, message.body_html = render_event_message(message)
     smtp = session.resources.get("email")
     if smtp is None:
         smtp = get_connection(fail_silently=False)
@@ -128,11 +132,22 @@ def _claim(ids: list[int], now: datetime.datetime) -> tuple[str, list[OutboxMess
     return token, list(OutboxMessage.objects.filter(lease_token=token).order_by("id"))
 
 
+def _renew(message: OutboxMessage, token: str, now: datetime.datetime) -> bool:
+    """Extend this worker's lease on ``message`` right before sending it; False if it was
+    lost (a slow batch outlived the lease and another worker took the message over)."""
+    lease = max(now, timezone.now()) + datetime.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    return bool(
+        OutboxMessage.objects.filter(pk=message.pk, lease_token=token).update(lease_until=lease)
+    )
+
+
 def _send_claimed(
     token: str, messages: list[OutboxMessage], session: DeliverySession, now: datetime.datetime
 ) -> int:
     sent = 0
     for message in messages:
+        if len(messages) > 1 and not _renew(message, token, now):
+            continue
         try:
             deliverer(message.kind)(message, session)
         except Exception as error:
@@ -149,12 +164,21 @@ def _send_claimed(
                 lease_until=None,
             )
         else:
+            # What was sent stays readable in the mail log.
+            rendered = {}
+            if message.kind == MessageKind.EMAIL and message.template:
+                rendered = {
+                    "subject": message.subject,
+                    "body_text": message.body_text,
+                    "body_html": message.body_html,
+                }
             OutboxMessage.objects.filter(pk=message.pk, lease_token=token).update(
                 status=MessageStatus.SENT,
                 sent_at=timezone.now(),
                 last_error="",
                 lease_token="",
                 lease_until=None,
+                **rendered,
             )
             sent += 1
     return sent
@@ -162,11 +186,18 @@ def _send_claimed(
 
 def outbox_deliver_message(*, message_id: int, now: datetime.datetime | None = None) -> bool:
     """Deliver one message now if it is due and nobody else holds it; whether it was sent."""
+    return outbox_deliver_messages(ids=[message_id], now=now) == 1
+
+
+def outbox_deliver_messages(*, ids: list[int], now: datetime.datetime | None = None) -> int:
+    """Deliver these messages now, those still due and free; how many were sent."""
+    if not ids:
+        return 0
     now = now or timezone.now()
     with transaction.atomic():
-        token, messages = _claim([message_id], now)
+        token, messages = _claim(ids, now)
     with DeliverySession() as session:
-        return _send_claimed(token, messages, session, now) == 1
+        return _send_claimed(token, messages, session, now)
 
 
 def outbox_deliver_due(*, now: datetime.datetime | None = None, batch_size: int = 200) -> int:

@@ -1,5 +1,10 @@
-"""The transactional outbox: every notification is a row written in the same
-transaction as the state change that causes it, then delivered (and retried) apart."""
+"""The outbox and the event consumers' cursors.
+
+Every notification is an ``OutboxMessage`` delivered (and retried) apart from the
+request that caused it. Messages that follow from a history event are written by an
+event consumer after the transition commits (``consumers.py``), each consumer keeping a
+durable ``EventCursor``; the message names its event and template and is rendered when
+it is delivered."""
 
 from django.db import models
 from django.utils import timezone
@@ -33,6 +38,10 @@ class OutboxMessage(models.Model):
     body_text = models.TextField(_("text body"), blank=True)
     body_html = models.TextField(_("HTML body"), blank=True)
     payload = models.JSONField(_("payload"), default=dict, blank=True)
+    # Messages derived from a history event: rendered from it at delivery time with
+    # ``template``; ``subject`` and the bodies keep what was sent, for the mail log.
+    event_id = models.BigIntegerField(_("history event"), null=True, blank=True)
+    template = models.CharField(_("template"), max_length=100, blank=True)
     # Webhooks: the endpoint (api app) this call belongs to, and its signing secret.
     endpoint_id = models.BigIntegerField(_("endpoint"), null=True, blank=True)
     secret = models.CharField(_("secret"), max_length=200, blank=True)
@@ -56,3 +65,22 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.recipient} · {self.subject or self.dedupe_key}"
+
+
+class EventCursor(models.Model):
+    """How far one event consumer has read the history, in (transaction id, event id) order.
+
+    A consumer advances its cursor in the same transaction as the messages it derives
+    from the events it read, so each event is turned into messages exactly once."""
+
+    consumer = models.CharField(_("consumer"), max_length=50, primary_key=True)
+    txid = models.BigIntegerField(default=0)
+    event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("event cursor")
+        verbose_name_plural = _("event cursors")
+
+    def __str__(self) -> str:
+        return f"{self.consumer} @ {self.txid}/{self.event_id}"

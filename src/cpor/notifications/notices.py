@@ -1,19 +1,24 @@
-"""Who is told what, when a claim or an association changes (SPEC §4, Notifications).
+"""Who is told what when a claim or an association changes (SPEC §4, Notifications).
 
-``claim_event_notify`` is called by ``claims.services._record`` for every history event,
-in the transaction that writes it: on submission the tenant's admin contacts and a
-customer contact at a verified domain get the request with a decline link; on every
-other decision or state change the claim's partner contact is told. Internal notes
-and drafting events (create, edit, PoE added) notify nobody.
+The e-mail consumer (``consumers.py``) calls ``email_messages`` with a batch of history
+events after they commit: on submission the tenant's admin contacts and a customer
+contact at a verified domain get the request with a decline link; the author of a
+stale draft is warned; on every other decision or state change the claim's partner
+contact is told. Internal notes and drafting events (create, edit, PoE added) notify
+nobody. Each message names its event and template and is rendered by
+``render_event_message`` when it is delivered, in the recipient's language, from the
+state the event recorded.
 """
 
+import datetime
 import logging
-import time
 
 from django.conf import settings
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from cpor.accounts.models import User
+from cpor.catalog.models import ProgramSettings
 from cpor.claims.models import (
     AssociationStatus,
     Claim,
@@ -24,7 +29,8 @@ from cpor.claims.models import (
 )
 from cpor.claims.reasons import InfoRequestReason, RejectionReason
 from cpor.errors import DomainError
-from cpor.notifications.services import queue_email
+from cpor.notifications.models import MessageKind, OutboxMessage
+from cpor.notifications.services import clean_recipient, email_language, queue_email, render_email
 
 logger = logging.getLogger(__name__)
 
@@ -78,88 +84,177 @@ def _status_label(status: str):
     return status
 
 
-_LANGUAGES: dict[str, tuple[float, str]] = {}
-LANGUAGE_CACHE_SECONDS = 60
-
-
-def user_language(email: str, default: str = "en") -> str:
-    """The language of the user with this e-mail, if any; remembered for a minute because
-    periodic jobs tell the same partner contact about thousands of associations."""
-    key = email.lower()
-    cached = _LANGUAGES.get(key)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1] or default
-    language = (
-        User.objects.filter(email__iexact=email).values_list("language", flat=True).first()
-    ) or ""
-    if len(_LANGUAGES) > 10_000:
-        _LANGUAGES.clear()
-    _LANGUAGES[key] = (time.monotonic() + LANGUAGE_CACHE_SECONDS, language)
-    return language or default
-
-
-def claim_event_notify(*, event: ClaimEvent) -> None:
-    """Queue the e-mails an event causes (none for drafting events and internal notes)."""
-    if event.internal or event.action in SILENT_ACTIONS:
-        return
-    claim = event.claim
-    if event.action == EventAction.SUBMIT:
-        _notify_customer_of_request(claim, event)
-    _notify_partner(claim, event)
-
-
-def _safe_queue(**kwargs) -> None:
-    # A contact address the database holds but mail cannot use must not block the
-    # transition; it is logged and skipped (claim input refuses such addresses).
+def _message(event: ClaimEvent, *, to: str, role: str, template: str, language: str, payload=None):
     try:
-        queue_email(**kwargs)
+        to = clean_recipient(to)
     except DomainError:
-        logger.warning("notification to %r skipped: malformed address", kwargs.get("to"))
-
-
-def _notify_partner(claim: Claim, event: ClaimEvent) -> None:
-    association = event.association
-    to = claim.partner_contact_email
-    _safe_queue(
-        to=to,
-        template="partner_event",
-        language=user_language(to),
-        dedupe_key=f"claim-event:{event.pk}:partner",
-        context={
-            "claim_id": claim.pk,
-            "claim_name": claim.name,
-            "partner_contact_name": claim.partner_contact_name,
-            "headline": _headline(event),
-            "claim_status": _status_label(claim.status),
-            "from_status": _status_label(event.from_status) if event.from_status else "",
-            "to_status": _status_label(event.to_status) if event.to_status else "",
-            "reason": _reason_label(event.reason_code),
-            "message": event.message,
-            "unit": association.unit_label if association is not None else "",
-            "tenant_name": claim.tenant.name,
-            "answer_due": claim.info_requested_until
-            if event.action == EventAction.REQUEST_INFO
-            else None,
-        },
+        # An address the database holds but mail cannot use must not stop the others;
+        # claim input refuses such addresses.
+        logger.warning("notification of event %s to %r skipped: malformed address", event.pk, to)
+        return None
+    return OutboxMessage(
+        kind=MessageKind.EMAIL,
+        dedupe_key=f"claim-event:{event.pk}:{role}"[:255],
+        recipient=to,
+        language=email_language(language),
+        template=template,
+        event_id=event.pk,
+        payload=payload or {},
     )
 
 
-def customer_recipients(claim: Claim) -> list[tuple[str, str]]:
-    """(e-mail, language) of who is told of a request: the tenant's admin contacts, and
+def email_messages(events: list[ClaimEvent]) -> list[OutboxMessage]:
+    """The e-mails a batch of committed events causes (unsaved), in a few queries."""
+    told = [e for e in events if not e.internal and e.action not in SILENT_ACTIONS]
+    if not told:
+        return []
+    claims = Claim.objects.select_related("tenant", "created_by").in_bulk(
+        {e.claim_id for e in told}
+    )
+    languages = _languages({claims[e.claim_id].partner_contact_email for e in told})
+    submitted = [e for e in told if e.action == EventAction.SUBMIT]
+    recipients = _customer_recipients([claims[e.claim_id] for e in submitted])
+    messages: list[OutboxMessage | None] = []
+    links: list[tuple[OutboxMessage, Claim, str]] = []
+    for event in told:
+        claim = claims[event.claim_id]
+        if event.action == EventAction.WARN_EXPIRY:
+            messages.append(_draft_warning(event, claim))
+            continue
+        if event.action == EventAction.SUBMIT:
+            for email, language in recipients[claim.pk]:
+                message = _message(
+                    event,
+                    to=email,
+                    role=f"customer:{email.lower()}",
+                    template="customer_request",
+                    language=language,
+                )
+                if message is not None:
+                    links.append((message, claim, email))
+                    messages.append(message)
+        to = claim.partner_contact_email
+        messages.append(
+            _message(
+                event,
+                to=to,
+                role="partner",
+                template="partner_event",
+                language=languages.get(to.lower()) or "en",
+            )
+        )
+    if links:
+        from cpor.consent.tokens import decline_links_create
+
+        tokens = decline_links_create([(claim, email) for _, claim, email in links])
+        for (message, _, _), token in zip(links, tokens, strict=True):
+            message.payload = {"decline_token": token}
+    return [m for m in messages if m is not None]
+
+
+def _languages(emails: set[str]) -> dict[str, str]:
+    """The chosen language of the users with these e-mails, by lower-cased address."""
+    lowered = {e.lower() for e in emails if e}
+    return dict(
+        User.objects.annotate(address=Lower("email"))
+        .filter(address__in=lowered)
+        .exclude(language="")
+        .values_list("address", "language")
+    )
+
+
+def _customer_recipients(claims: list[Claim]) -> dict[int, list[tuple[str, str]]]:
+    """(e-mail, language) told of each claim's request: the tenant's admin contacts, and
     the claim's customer contact when its domain is verified for the tenant."""
-    tenant = claim.tenant
-    recipients = {
-        contact.email.lower(): (contact.email, contact.language or tenant.language)
-        for contact in tenant.admin_contacts.all()
+    if not claims:
+        return {}
+    from cpor.customers.models import TenantAdminContact, TenantDomain
+
+    tenant_ids = {c.tenant_id for c in claims}
+    contacts: dict[int, list] = {}
+    for contact in TenantAdminContact.objects.filter(tenant_id__in=tenant_ids).order_by("pk"):
+        contacts.setdefault(contact.tenant_id, []).append(contact)
+    verified = set(
+        TenantDomain.objects.filter(tenant_id__in=tenant_ids, verified=True).values_list(
+            "tenant_id", Lower("domain")
+        )
+    )
+    result = {}
+    for claim in claims:
+        tenant = claim.tenant
+        recipients = {
+            c.email.lower(): (c.email, c.language or tenant.language)
+            for c in contacts.get(tenant.pk, [])
+        }
+        email = claim.customer_contact_email
+        if (tenant.pk, email.rpartition("@")[2].lower()) in verified:
+            recipients.setdefault(email.lower(), (email, tenant.language))
+        result[claim.pk] = list(recipients.values())
+    return result
+
+
+def customer_recipients(claim: Claim) -> list[tuple[str, str]]:
+    """(e-mail, language) of who is told of ``claim``'s request."""
+    return _customer_recipients([claim])[claim.pk]
+
+
+def _draft_warning(event: ClaimEvent, claim: Claim) -> OutboxMessage | None:
+    author = claim.created_by
+    expiry = datetime.timedelta(days=ProgramSettings.load().draft_expiry_days)
+    return _message(
+        event,
+        to=author.email,
+        role="author",
+        template="draft_warning",
+        language=author.language or "en",
+        payload={"expires_on": (claim.updated_at + expiry).date().isoformat()},
+    )
+
+
+# ---------------------------------------------------------------------------
+# Rendering at delivery time
+
+
+def render_event_message(message: OutboxMessage) -> tuple[str, str, str]:
+    """Subject, text and HTML of a message derived from a history event."""
+    event = ClaimEvent.objects.select_related(
+        "claim__tenant",
+        "claim__organisation",
+        "claim__location",
+        "claim__role__engagement",
+        "claim__created_by",
+        "association__product",
+        "association__subscription",
+    ).get(pk=message.event_id)
+    context = _CONTEXTS[message.template](event, message.payload or {})
+    return render_email(template=message.template, context=context, language=message.language)
+
+
+def _partner_context(event: ClaimEvent, payload: dict) -> dict:
+    claim = event.claim
+    association = event.association
+    return {
+        "claim_id": claim.pk,
+        "claim_name": claim.name,
+        "partner_contact_name": claim.partner_contact_name,
+        "headline": _headline(event),
+        "from_status": _status_label(event.from_status) if event.from_status else "",
+        "to_status": _status_label(event.to_status) if event.to_status else "",
+        "reason": _reason_label(event.reason_code),
+        "message": event.message,
+        "unit": association.unit_label if association is not None else "",
+        "tenant_name": claim.tenant.name,
+        # The deadline the request set (a request is the last word until the reply).
+        "answer_due": claim.info_requested_until
+        if event.action == EventAction.REQUEST_INFO
+        else None,
     }
-    contact_email = claim.customer_contact_email
-    domain = contact_email.rpartition("@")[2].lower()
-    if tenant.domains.filter(domain=domain, verified=True).exists():
-        recipients.setdefault(contact_email.lower(), (contact_email, tenant.language))
-    return list(recipients.values())
 
 
-def request_context(claim: Claim) -> dict:
+def _request_context(event: ClaimEvent, payload: dict) -> dict:
+    from cpor.consent.tokens import decline_link_url
+
+    claim = event.claim
     return {
         "claim_name": claim.name,
         "tenant_name": claim.tenant.name,
@@ -167,41 +262,37 @@ def request_context(claim: Claim) -> dict:
         "partner_id": claim.location.partner_id,
         "role_name": claim.role.name,
         "engagement_name": claim.role.engagement.name,
+        # A submitted claim's lines never change (a database trigger): as submitted.
         "units": [str(line) for line in claim.lines.select_related("product", "subscription")],
         "notice_days": claim.role.engagement.notice_period_days,
+        "decline_url": decline_link_url(payload["decline_token"]),
     }
 
 
-def _notify_customer_of_request(claim: Claim, event: ClaimEvent) -> None:
-    from cpor.consent.tokens import decline_link_create, decline_link_url
-
-    context = request_context(claim)
-    for email, language in customer_recipients(claim):
-        token = decline_link_create(claim=claim, email=email)
-        _safe_queue(
-            to=email,
-            template="customer_request",
-            language=language,
-            dedupe_key=f"claim-event:{event.pk}:customer:{email.lower()}",
-            context={**context, "decline_url": decline_link_url(token)},
-        )
+def _warning_context(event: ClaimEvent, payload: dict) -> dict:
+    claim = event.claim
+    author = claim.created_by
+    return {
+        "claim_id": claim.pk,
+        "claim_name": claim.name,
+        "tenant_name": claim.tenant.name,
+        "expires_on": datetime.date.fromisoformat(payload["expires_on"]),
+        "name": author.get_full_name() or author.email,
+    }
 
 
-def draft_expiry_warning_notify(*, claim: Claim, expires_on) -> None:
-    to = claim.created_by.email
-    _safe_queue(
-        to=to,
-        template="draft_warning",
-        language=claim.created_by.language or "en",
-        dedupe_key=f"draft-warning:{claim.pk}:{claim.updated_at.isoformat()}",
-        context={
-            "claim_id": claim.pk,
-            "claim_name": claim.name,
-            "tenant_name": claim.tenant.name,
-            "expires_on": expires_on,
-            "name": claim.created_by.get_full_name() or to,
-        },
-    )
+_CONTEXTS = {
+    "partner_event": _partner_context,
+    "customer_request": _request_context,
+    "draft_warning": _warning_context,
+}
+
+
+def _safe_queue(**kwargs) -> None:
+    try:
+        queue_email(**kwargs)
+    except DomainError:
+        logger.warning("notification to %r skipped: malformed address", kwargs.get("to"))
 
 
 def decline_links_notify(*, email: str, language: str, links: list[dict], request_id: str) -> None:

@@ -6,7 +6,7 @@ under a row lock, and the outbox leases each message to one worker."""
 from collections.abc import Callable
 
 from cpor.claims import services as claims
-from cpor.notifications import delivery
+from cpor.notifications import consumers, delivery
 
 
 def _outbox_retry() -> int:
@@ -19,7 +19,9 @@ JOBS: dict[str, Callable[[], int]] = {
     "warn_stale_drafts": lambda: claims.claims_warn_stale_drafts(),
     "expire_stale_drafts": lambda: claims.claims_expire_stale_drafts(),
     "reject_unanswered": lambda: claims.claims_reject_unanswered(),
-    # Last, so the messages the other jobs just queued go out in the same run.
+    # Last, so the events the other jobs just wrote become messages and go out in the
+    # same run; the sweep also covers any wake-up that was lost.
+    "consume_events": lambda: len(consumers.consume_all()),
     "outbox_retry": _outbox_retry,
 }
 

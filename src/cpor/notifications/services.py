@@ -1,9 +1,11 @@
-"""Writing notifications into the outbox, inside the caller's transaction.
+"""Writing one-off notifications into the outbox, inside the caller's transaction.
 
-``queue_email`` renders the message in the recipient's language now (so what is sent
-is what the state was when it happened) and writes one ``OutboxMessage``; after the
-transaction commits it is handed to delivery (in-process in the embedded mode, a
-Celery task in production). A rolled-back transaction leaves no message behind.
+Messages that follow from history events are written by the event consumers
+(``consumers.py``). The others (a fresh set of decline links, an invitation) go through
+``queue_email``: rendered in the recipient's language and written as one
+``OutboxMessage``; after the transaction commits it is handed to delivery (in-process
+in the embedded mode, a Celery task in production). A rolled-back transaction leaves
+no message behind.
 """
 
 import logging
@@ -109,20 +111,6 @@ def queue_email(
         subject=subject,
         body_text=text,
         body_html=html,
-    )
-
-
-def queue_webhook(
-    *, url: str, secret: str, payload: dict, dedupe_key: str, endpoint_id: int | None = None
-) -> OutboxMessage | None:
-    """A webhook call through the outbox (delivered by the ``webhook`` deliverer)."""
-    return outbox_queue(
-        kind=MessageKind.WEBHOOK,
-        dedupe_key=dedupe_key[:255],
-        recipient=url,
-        payload=payload,
-        secret=secret,
-        endpoint_id=endpoint_id,
     )
 
 

@@ -5,12 +5,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from cpor.accounts.decorators import program_admin_required
 from cpor.errors import DomainError
+from cpor.forms import add_domain_error
 from cpor.partners import selectors, services
 from cpor.partners.forms import AdminForm, LocationForm, OnboardForm
 from cpor.partners.models import PartnerOrganisation
-from cpor.review.forms import add_domain_error
-from cpor.review.permissions import program_admin_required
 
 
 @program_admin_required

@@ -6,15 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from cpor.catalog.models import Engagement, SolutionArea
 from cpor.claims.models import ClaimStatus
 from cpor.claims.reasons import InfoRequestReason, RejectionReason
-from cpor.errors import DomainError
 from cpor.review.selectors import QUEUE_STATUSES, QueueFilters
-
-
-def add_domain_error(form: forms.Form, error: DomainError) -> None:
-    """Show a service's refusal on the field it names (or above the form)."""
-    for item in getattr(error, "errors", None) or [error]:
-        field = item.field if item.field in form.fields else None
-        form.add_error(field, item.message)
 
 
 class QueueFilterForm(forms.Form):

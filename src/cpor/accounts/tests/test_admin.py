@@ -9,6 +9,7 @@ from cpor.accounts.models import OperatorRole, User
 from cpor.claims import services
 from cpor.claims.models import ClaimEvent
 from cpor.consent.models import CustomerAdmin
+from cpor.testing.events import consume_events
 from cpor.testing.factories import (
     SubscriptionFactory,
     UserFactory,
@@ -42,6 +43,7 @@ def every_kind_of_row(program_admin):
     services.claim_start_review(actor=reviewer, claim=claim)
     services.claim_approve(actor=reviewer, claim=claim)
     CustomerAdmin.objects.create(user=UserFactory(), tenant=tenant)
+    consume_events()  # the outbox messages the transitions cause
 
 
 def test_every_cpor_model_is_registered():

@@ -8,11 +8,14 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from django.db import transaction
 
 from cpor.api.models import WebhookDelivery, WebhookEndpoint
 from cpor.claims import services
+from cpor.claims.models import ClaimEvent, ClaimStatus
 from cpor.notifications.delivery import outbox_deliver_due
 from cpor.notifications.models import MessageStatus, OutboxMessage
+from cpor.testing.events import consume_events, deliver_events
 from cpor.testing.factories import claim_input, submitted_claim
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +73,7 @@ def test_every_state_change_is_queued_with_the_change(people, customer, endpoint
     claim = submitted_claim(people["incentives_admin"], customer)
     services.claim_add_note(actor=people["reviewer"], claim=claim, message="internal")
     services.claim_approve(actor=people["reviewer"], claim=claim)
+    consume_events()
     types = list(WebhookDelivery.objects.order_by("id").values_list("event_type", flat=True))
     # Created, submitted, approved; the PoE upload and the internal note are not sent.
     assert types == ["claim.create", "claim.submit", "claim.approve"]
@@ -83,6 +87,7 @@ def test_association_changes_name_the_association(people, customer, endpoint):
     services.association_withdraw(
         actor=people["incentives_admin"], association=association, reason="Contract over"
     )
+    consume_events()
     ended = WebhookDelivery.objects.get(event_type="association.end")
     assert ended.payload["data"]["association"]["id"] == association.pk
     assert ended.payload["data"]["association"]["end_reason"] == "withdrawn"
@@ -90,20 +95,32 @@ def test_association_changes_name_the_association(people, customer, endpoint):
 
 def test_other_partners_endpoints_get_nothing(people, customer, endpoint):
     submitted_claim(people["other_partner"], customer)
+    consume_events()
     assert not WebhookDelivery.objects.exists()
+
+
+class Abort(Exception):
+    pass
 
 
 def test_a_rolled_back_change_sends_nothing(people, customer, endpoint):
     claim = submitted_claim(people["incentives_admin"], customer)
-    before = OutboxMessage.objects.count()
-    with pytest.raises(Exception):  # noqa: B017 (any refusal)
-        services.claim_submit(actor=people["incentives_admin"], claim=claim, confirmed=True)
-    assert OutboxMessage.objects.count() == before
+    consume_events()
+    before = OutboxMessage.objects.count(), WebhookDelivery.objects.count()
+    with pytest.raises(Abort), transaction.atomic():
+        services.claim_approve(actor=people["reviewer"], claim=claim)
+        # The approval and its event were written before the rollback.
+        assert ClaimEvent.objects.filter(claim=claim, action="approve").exists()
+        raise Abort
+    consume_events()
+    assert (OutboxMessage.objects.count(), WebhookDelivery.objects.count()) == before
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.SUBMITTED
 
 
 def test_delivery_is_signed_and_logged(people, customer, endpoint, receiver):
     submitted_claim(people["incentives_admin"], customer)
-    outbox_deliver_due()
+    deliver_events()
     # Created and submitted (the PoE upload is not a state change).
     assert len(receiver.calls) == 2
     headers, body = receiver.calls[1]
@@ -128,7 +145,7 @@ def test_failed_deliveries_are_retried_then_given_up(people, customer, endpoint,
     receiver.status = 500
     owner = people["incentives_admin"]
     services.claim_create(actor=owner, data=claim_input(owner, customer))
-    assert outbox_deliver_due() == 0  # creating a draft e-mails nobody
+    assert deliver_events() == 0  # creating a draft e-mails nobody
     log = WebhookDelivery.objects.get()
     assert (log.status, log.attempts, log.response_status) == ("failed", 1, 500)
     assert "HTTP 500" in log.last_error
@@ -145,7 +162,7 @@ def test_failed_deliveries_are_retried_then_given_up(people, customer, endpoint,
 def test_private_addresses_are_refused_unless_allowed(people, customer, endpoint, settings):
     settings.API_WEBHOOK_INSECURE_HOSTS = []
     submitted_claim(people["incentives_admin"], customer)
-    outbox_deliver_due()
+    deliver_events()
     webhooks = OutboxMessage.objects.filter(kind="webhook")
     assert set(webhooks.values_list("status", flat=True)) == {MessageStatus.PENDING}
     log = WebhookDelivery.objects.get(event_type="claim.submit")
@@ -154,7 +171,7 @@ def test_private_addresses_are_refused_unless_allowed(people, customer, endpoint
 
 def test_the_partner_reads_the_delivery_log_over_the_api(clients, people, customer, endpoint):
     submitted_claim(people["incentives_admin"], customer)
-    outbox_deliver_due()
+    deliver_events()
     log = clients["incentives_user"].get(f"/api/v1/webhooks/{endpoint.pk}/deliveries/").json()
     assert [d["event_type"] for d in log["results"]] == ["claim.submit", "claim.create"]
     assert all(d["status"] == "delivered" for d in log["results"])

@@ -4,6 +4,7 @@ import re
 
 from cpor.consent.models import DeclineLink
 from cpor.notifications.models import OutboxMessage
+from cpor.testing.events import consume_events, rendered
 
 LINK = re.compile(r"https?://[^\s\"<>]+/customer/decline/[^\s\"<>/]+/")
 
@@ -14,8 +15,9 @@ def decline_links_in(text: str) -> list[str]:
 
 def decline_url_for(claim, email: str | None = None) -> str:
     """The path of the decline link e-mailed for ``claim`` (to ``email``, or the first)."""
+    consume_events()
     messages = OutboxMessage.objects.filter(dedupe_key__contains=":customer:").order_by("id")
-    for message in messages:
+    for message in map(rendered, messages):
         if email and message.recipient != email:
             continue
         for url in decline_links_in(message.body_text):

@@ -3,6 +3,7 @@
 ``smtp_server.stop()`` takes it down (connections are refused) and ``start()`` brings it
 back on the same port, to test delivery across an outage."""
 
+import asyncio
 import email
 import email.policy
 import logging
@@ -18,8 +19,11 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
         self.lock = threading.Lock()
+        self.delay = 0.0  # seconds each message takes to accept: a slow server
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(message)

@@ -1,4 +1,4 @@
-"""Who is told what: the e-mails the claim transitions queue in their transactions."""
+"""Who is told what: the e-mails the event consumer derives from committed transitions."""
 
 import datetime
 
@@ -9,9 +9,11 @@ from cpor.claims import services
 from cpor.consent.models import DeclineLink
 from cpor.notifications.models import OutboxMessage
 from cpor.notifications.notices import customer_recipients
+from cpor.testing.events import consume_events, rendered
 from cpor.testing.factories import (
     AdminContactFactory,
     TenantDomainFactory,
+    add_poe,
     claim_input,
     customer_tenant,
     operator_user,
@@ -22,14 +24,17 @@ from cpor.testing.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def mail_to(address: str) -> list[OutboxMessage]:
-    return list(OutboxMessage.objects.filter(recipient=address).order_by("id"))
+def mail_to(address: str) -> list:
+    """What ``address`` is sent once the consumer has read the history, as rendered."""
+    consume_events()
+    return [rendered(m) for m in OutboxMessage.objects.filter(recipient=address).order_by("id")]
 
 
 def test_submission_tells_the_admin_contacts_and_the_verified_customer_contact(partner):
     tenant = customer_tenant(domain="contoso.example")
     second = AdminContactFactory(tenant=tenant, language="pt-pt")
     claim = submitted_claim(partner, tenant, customer_contact_email="ana@contoso.example")
+    consume_events()
     recipients = {
         m.recipient for m in OutboxMessage.objects.filter(dedupe_key__contains="customer")
     }
@@ -82,9 +87,13 @@ def test_every_decision_tells_the_partner_contact(partner, reviewer, tenant):
 
 def test_internal_notes_and_drafting_notify_nobody(partner, reviewer, tenant):
     claim = services.claim_create(actor=partner, data=claim_input(partner, tenant))
-    assert not OutboxMessage.objects.exists()
+    services.claim_update(actor=partner, claim=claim, data=claim_input(partner, tenant))
+    assert consume_events() == []
+    add_poe(partner, claim)
+    services.claim_submit(actor=partner, claim=claim, confirmed=True)
+    assert consume_events()  # the consumer did read the history: submission tells people
     services.claim_add_note(actor=reviewer, claim=claim, message="Secret remark")
-    assert not OutboxMessage.objects.exists()
+    assert consume_events() == []
 
 
 def test_a_superseded_holder_is_told(reviewer, tenant):
@@ -112,7 +121,9 @@ def test_activation_and_rejection_for_no_answer_tell_the_partner(partner, tenant
     other = submitted_claim(partner, customer_tenant())
     services.claim_request_info(actor=reviewer, claim=other, reason_code="poe_missing", message="?")
     services.claims_reject_unanswered(now=timezone.now() + datetime.timedelta(days=30))
-    rejected = OutboxMessage.objects.filter(subject__startswith="Claim rejected").get()
+    (rejected,) = [
+        m for m in mail_to(other.partner_contact_email) if m.subject.startswith("Claim rejected")
+    ]
     assert "did not answer" in rejected.body_text
 
 

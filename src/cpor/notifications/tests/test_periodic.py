@@ -97,7 +97,7 @@ def test_every_job_on_two_workers_at_once_acts_once(smtp_server):
     for job in ("activate_associations", "warn_stale_drafts", "reject_unanswered"):
         assert results[0][job] + results[1][job] == 3, (job, results)
     assert Claim.objects.filter(events__action=EventAction.REJECT).count() == 3
-    assert OutboxMessage.objects.filter(dedupe_key__startswith="draft-warning:").count() == 3
+    assert OutboxMessage.objects.filter(template="draft_warning").count() == 3
     # Whatever either worker delivered, each message arrived exactly once.
     ids = [m["Message-ID"] for m in smtp_server.messages]
     assert len(ids) == len(set(ids))

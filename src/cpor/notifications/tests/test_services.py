@@ -86,17 +86,24 @@ def test_line_breaks_in_data_never_reach_the_subject_header():
     assert "\n" not in message.subject and "\r" not in message.subject
 
 
-def test_queue_webhook_stores_its_payload_once():
-    from cpor.notifications.services import queue_webhook
+def test_outbox_insert_writes_each_dedupe_key_once():
+    from cpor.notifications.consumers import outbox_insert
 
-    payload = {"event": "claim.approved", "claim": {"id": 5, "units": ["teams"]}}
-    message = queue_webhook(
-        url="https://hooks.partner.example/cpor", secret="s3cret", payload=payload, dedupe_key="w1"
-    )
-    again = queue_webhook(
-        url="https://hooks.partner.example/cpor", secret="s3cret", payload=payload, dedupe_key="w1"
-    )
-    assert again is None
-    stored = OutboxMessage.objects.get(pk=message.pk)
-    assert stored.kind == MessageKind.WEBHOOK and stored.payload == payload
+    def webhook(key: str) -> OutboxMessage:
+        return OutboxMessage(
+            kind=MessageKind.WEBHOOK,
+            dedupe_key=key,
+            recipient="https://hooks.partner.example/cpor",
+            payload={"event": "claim.approve", "claim": {"id": 5}},
+            secret="s3cret",
+        )
+
+    first = outbox_insert([webhook("w1"), webhook("w2")])
+    assert len(first) == 2
+    assert outbox_insert([webhook("w1"), webhook("w3")]) == [
+        OutboxMessage.objects.get(dedupe_key="w3").pk
+    ]
+    stored = OutboxMessage.objects.get(dedupe_key="w1")
+    assert stored.kind == MessageKind.WEBHOOK and stored.payload["claim"] == {"id": 5}
     assert stored.status == MessageStatus.PENDING and stored.next_attempt_at is not None
+    assert OutboxMessage.objects.count() == 3

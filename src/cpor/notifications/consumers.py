@@ -1,0 +1,150 @@
+"""Event consumers: what follows from the history, derived after commit, exactly once.
+
+Each consumer (``CONSUMERS``: e-mails here, webhooks in the API app) reads the history
+after its ``EventCursor`` in batches, turns the events into outbox messages and advances
+the cursor in one transaction: a crash before the commit leaves the cursor where it
+was and the batch is read again; after it, the messages exist and the cursor has moved.
+Messages also carry a unique ``dedupe_key`` naming their event and recipient.
+
+Order and visibility. On PostgreSQL ids are handed out before commit, so an event with
+a smaller id can become visible after a larger one. The cursor therefore follows
+(writing transaction id, event id) and reads only events of transactions older than the
+oldest one still running (``pg_snapshot_xmin``): whatever it has passed is final. On
+SQLite writers run one at a time, so id order is commit order. Consumers of one name
+are serialised by a transaction-scoped advisory lock (SQLite: the write lock).
+
+Wake-ups. ``wake`` runs after every commit that wrote history (``claims.events``): in
+the embedded mode it consumes and delivers in-process; with Celery it publishes one
+task. The periodic ``consume_events`` job sweeps the same cursors, so a lost wake-up
+only delays.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from cpor.claims.models import ClaimEvent
+from cpor.notifications.models import EventCursor, OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+# name → dotted path of ``derive(events) -> list[OutboxMessage]`` (unsaved messages).
+CONSUMERS: dict[str, str] = {
+    "email": "cpor.notifications.notices.email_messages",
+    "webhook": "cpor.api.webhooks.webhook_messages",
+}
+BATCH_SIZE = 500
+
+# PostgreSQL: events of transactions that have all finished, plus the reader's own (a
+# test that writes and consumes in one transaction). Production readers write no events.
+_FINISHED = RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", ())
+_OWN = RawSQL("COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1)", ())
+
+
+def _serialise(name: str) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"cpor.consumer.{name}"])
+
+
+def _after(position: EventCursor, limit: int) -> list[ClaimEvent]:
+    events = ClaimEvent.objects.filter(
+        Q(txid__gt=position.txid) | Q(txid=position.txid, id__gt=position.event_id)
+    )
+    if connection.vendor == "postgresql":
+        events = events.filter(Q(txid__lt=_FINISHED) | Q(txid=_OWN))
+    return list(events.select_related("claim", "association").order_by("txid", "id")[:limit])
+
+
+def consume(name: str, *, batch_size: int = BATCH_SIZE) -> tuple[int, list[int]]:
+    """Read one batch after ``name``'s cursor and derive its messages.
+
+    Returns how many events were read and the ids of the messages written."""
+    derive = import_string(CONSUMERS[name])
+    with transaction.atomic():
+        _serialise(name)
+        position, _ = EventCursor.objects.get_or_create(consumer=name)
+        batch = _after(position, batch_size)
+        if not batch:
+            return 0, []
+        written = outbox_insert(derive(batch))
+        last = batch[-1]
+        EventCursor.objects.filter(consumer=name).update(
+            txid=last.txid, event_id=last.pk, updated_at=timezone.now()
+        )
+    return len(batch), written
+
+
+def consume_all(*, batch_size: int = BATCH_SIZE) -> list[int]:
+    """Every consumer, batch after batch, until each has read all it can; the new messages."""
+    written: list[int] = []
+    for name in CONSUMERS:
+        while True:
+            read, ids = consume(name, batch_size=batch_size)
+            written += ids
+            if read < batch_size:
+                break
+    return written
+
+
+INSERT_CHUNK = 500  # rows per statement, well under SQLite's limit on parameters
+
+
+def outbox_insert(messages: list[OutboxMessage]) -> list[int]:
+    """Insert messages whose ``dedupe_key`` is not taken yet; the ids of those inserted."""
+    ids: list[int] = []
+    for start in range(0, len(messages), INSERT_CHUNK):
+        ids += _insert_chunk(messages[start : start + INSERT_CHUNK])
+    return ids
+
+
+def _insert_chunk(messages: list[OutboxMessage]) -> list[int]:
+    meta = OutboxMessage._meta
+    quote = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    rows, values = [], []
+    for message in messages:
+        rows.append(f"({', '.join(['%s'] * len(fields))})")
+        for field in fields:
+            values.append(field.get_db_prep_save(field.pre_save(message, add=True), connection))
+    # Identifiers come from the model's metadata, quoted; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join(rows)} "
+        f"ON CONFLICT ({quote('dedupe_key')}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def skip_to_head() -> None:
+    """Move every cursor past the whole history written so far, telling nobody of it.
+
+    For history written in bulk that must not notify anyone (generated demo and
+    benchmark data). Events of transactions still running when this runs are skipped too."""
+    head = ClaimEvent.objects.order_by("-txid", "-id").values_list("txid", "id").first()
+    txid, event_id = head or (0, 0)
+    for name in CONSUMERS:
+        EventCursor.objects.update_or_create(
+            consumer=name,
+            defaults={"txid": txid, "event_id": event_id, "updated_at": timezone.now()},
+        )
+
+
+def wake() -> None:
+    """After a commit that wrote history: consume now (embedded) or ask a worker to."""
+    mode = settings.CPOR_BACKGROUND
+    if mode == "celery":
+        from cpor.notifications.tasks import events_consume_task
+
+        events_consume_task.delay()
+    elif mode == "inline":
+        from cpor.notifications.delivery import outbox_deliver_messages
+
+        outbox_deliver_messages(ids=consume_all())

@@ -48,15 +48,6 @@ def require_program_admin(actor: User | None) -> User:
     return actor
 
 
-def can_view_organisation_data(actor: User | None, organisation_id: int) -> bool:
-    if actor is None or not actor.is_authenticated:
-        return False
-    if actor.is_operator:
-        return True
-    membership = partner_membership(actor)
-    return membership is not None and membership.organisation_id == organisation_id
-
-
 def require_partner_member(actor: User | None) -> Membership:
     membership = partner_membership(actor)
     if membership is None:

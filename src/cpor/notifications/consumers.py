@@ -80,6 +80,20 @@ def consume(name: str, *, batch_size: int = BATCH_SIZE) -> tuple[int, list[int]]
     return len(batch), written
 
 
+def held_back() -> bool:
+    """Whether committed-looking history waits behind an older transaction still running
+    (PostgreSQL only): the caller should look again shortly."""
+    if connection.vendor != "postgresql":
+        return False
+    positions = dict(EventCursor.objects.values_list("consumer", "event_id"))
+    oldest = min((positions.get(name, 0) for name in CONSUMERS), default=0)
+    return (
+        ClaimEvent.objects.filter(id__gt=oldest)
+        .exclude(Q(txid__lt=_FINISHED) | Q(txid=_OWN))
+        .exists()
+    )
+
+
 def consume_all(*, batch_size: int = BATCH_SIZE) -> list[int]:
     """Every consumer, batch after batch, until each has read all it can; the new messages."""
     written: list[int] = []

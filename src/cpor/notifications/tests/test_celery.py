@@ -60,3 +60,28 @@ def test_a_celery_worker_delivers_a_committed_message(smtp_server, celery_worker
         time.sleep(0.05)
     assert message.status == MessageStatus.SENT
     assert OutboxMessage.objects.get().attempts == 1
+
+
+@pytest.mark.usefixtures("seeded_catalog")
+def test_a_committed_transition_reaches_everyone_through_a_worker(
+    smtp_server, celery_worker_on_redis
+):
+    """The web process publishes one task per transition; the worker derives the e-mails
+    from the history and sends each once."""
+    from cpor.testing.factories import customer_tenant, partner_user, submitted_claim
+
+    claim = submitted_claim(partner_user(), customer_tenant(domain="contoso.example"))
+    deadline = time.monotonic() + 30
+    while (
+        not OutboxMessage.objects.exists()
+        or OutboxMessage.objects.exclude(status=MessageStatus.SENT).exists()
+    ):
+        assert time.monotonic() < deadline, "the worker left messages unsent"
+        time.sleep(0.05)
+    expected = OutboxMessage.objects.count()
+    assert expected >= 2  # the partner and at least one customer admin
+    received = smtp_server.wait_for(expected)
+    assert len(received) == expected
+    subjects = {str(m["Subject"]) for m in received}
+    assert f"Claim submitted: {claim.name}" in subjects
+    assert any(claim.organisation.name in s for s in subjects)  # the customer's request

@@ -6,12 +6,13 @@ import uuid
 
 import factory
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import F
 from django.utils import timezone
 
 from cpor.accounts.models import OperatorRole, User
 from cpor.catalog.models import PartnerRole, Product, PurchaseChannel
 from cpor.claims import services
-from cpor.claims.models import Claim, PoEType
+from cpor.claims.models import AssociationStatus, Claim, ClaimEvent, EventAction, PoEType
 from cpor.customers.models import Subscription, Tenant, TenantAdminContact, TenantDomain
 from cpor.partners.models import Membership, PartnerLocation, PartnerOrganisation, PartnerRoleName
 
@@ -198,8 +199,19 @@ def active_associations(
     associations, all ``active`` (one per line)."""
     claim = submitted_claim(actor, tenant, **input_overrides)
     services.claim_approve(actor=operator_user(), claim=claim)
-    associations = list(claim.associations.all())
-    for association in associations:
-        services.association_activate(association=association, now=association.notice_ends_at)
-        association.refresh_from_db()
-    return associations
+    # As the activation job would at each notice period's end, for this claim only.
+    pending = claim.associations.filter(status=AssociationStatus.PENDING_CUSTOMER)
+    ClaimEvent.objects.bulk_create(
+        ClaimEvent(
+            claim=claim,
+            association=association,
+            action=EventAction.ACTIVATE,
+            from_status=AssociationStatus.PENDING_CUSTOMER,
+            to_status=AssociationStatus.ACTIVE,
+            actor_label=services.SYSTEM,
+            at=association.notice_ends_at,
+        )
+        for association in pending
+    )
+    pending.update(status=AssociationStatus.ACTIVE, activated_at=F("notice_ends_at"))
+    return list(claim.associations.all())

@@ -23,8 +23,6 @@ from cpor.claims.services.history import (
     ValidationFailed,
 )
 from cpor.claims.services.jobs import (
-    association_activate,
-    association_expire_or_renew,
     associations_activate_due,
     associations_expire_ended_subscriptions,
     claims_expire_stale_drafts,
@@ -56,9 +54,7 @@ __all__ = [
     "SYSTEM",
     "ClaimInput",
     "ValidationFailed",
-    "association_activate",
     "association_decline",
-    "association_expire_or_renew",
     "association_revoke",
     "association_withdraw",
     "associations_activate_due",

@@ -289,25 +289,6 @@ def test_action_required_allows_only_contacts_and_partner_id(partner, reviewer, 
     assert list(claim.lines.values_list("product__code", flat=True)) == ["teams"]
 
 
-def test_unanswered_request_is_rejected_with_no_partner_response(partner, reviewer, tenant):
-    claim = submitted_claim(partner, tenant)
-    services.claim_request_info(
-        actor=reviewer, claim=claim, reason_code="poe_missing", message="Where is the PoE?"
-    )
-    assert services.claims_reject_unanswered(now=timezone.now()) == 0
-    later = timezone.now() + datetime.timedelta(days=10)
-    assert services.claims_reject_unanswered(now=later) == 1
-    assert services.claims_reject_unanswered(now=later) == 0
-    claim.refresh_from_db()
-    assert claim.status == ClaimStatus.REJECTED
-    event = claim.events.last()
-    assert (event.reason_code, event.actor, event.actor_label) == (
-        "no_partner_response",
-        None,
-        "system",
-    )
-
-
 def test_withdraw_before_a_decision_but_not_after(partner, reviewer, tenant):
     claim = submitted_claim(partner, tenant)
     assert services.claim_withdraw(actor=partner, claim=claim).status == ClaimStatus.WITHDRAWN
@@ -378,19 +359,6 @@ def test_dispute_after_30_days_is_refused(partner, reviewer, tenant):
     assert error.value.code == "dispute_window_closed"
 
 
-def test_stale_draft_expires_and_fresh_one_does_not(partner, tenant):
-    stale = services.claim_create(actor=partner, data=claim_input(partner, tenant))
-    fresh = services.claim_create(actor=partner, data=claim_input(partner, customer_tenant()))
-    Claim.objects.filter(pk=stale.pk).update(
-        updated_at=timezone.now() - datetime.timedelta(days=91)
-    )
-    assert services.claims_expire_stale_drafts() == 1
-    assert services.claims_expire_stale_drafts() == 0
-    stale.refresh_from_db()
-    fresh.refresh_from_db()
-    assert (stale.status, fresh.status) == (ClaimStatus.EXPIRED, ClaimStatus.DRAFT)
-
-
 def test_internal_notes_are_hidden_from_partners_and_private_unless_shared(
     partner, reviewer, tenant
 ):
@@ -421,17 +389,6 @@ def approved_association(partner, reviewer, tenant, **kwargs):
     claim = submitted_claim(partner, tenant, **kwargs)
     services.claim_approve(actor=reviewer, claim=claim)
     return claim.associations.get()
-
-
-def test_activation_job_activates_after_the_notice_period_only_once(partner, reviewer, tenant):
-    association = approved_association(partner, reviewer, tenant)
-    assert services.associations_activate_due() == 0
-    later = timezone.now() + datetime.timedelta(days=8)
-    assert services.associations_activate_due(now=later) == 1
-    assert services.associations_activate_due(now=later) == 0
-    association.refresh_from_db()
-    assert association.status == AssociationStatus.ACTIVE
-    assert association.events.filter(action=EventAction.ACTIVATE).count() == 1
 
 
 @pytest.mark.parametrize("activate", [False, True])
@@ -521,37 +478,6 @@ def test_holder_protects_association_with_newer_poe(partner, reviewer, tenant):
         services.claim_approve(actor=reviewer, claim=rival_claim)
     holder.refresh_from_db()
     assert holder.is_held
-
-
-def test_subscription_association_expires_with_its_subscription(partner, reviewer, tenant):
-    sub = SubscriptionFactory(tenant=tenant)
-    association = approved_association(
-        partner, reviewer, tenant, role="build_intent_advisor", subscriptions=[sub]
-    )
-    after_end = sub.ends_on + datetime.timedelta(days=1)
-    assert services.associations_expire_ended_subscriptions(today=sub.ends_on) == 0
-    assert services.associations_expire_ended_subscriptions(today=after_end) == 1
-    association.refresh_from_db()
-    assert association.end_reason == EndReason.EXPIRED
-    assert services.associations_expire_ended_subscriptions(today=after_end) == 0
-
-
-def test_renewed_subscription_carries_the_association_over(partner, reviewer, tenant):
-    sub = SubscriptionFactory(tenant=tenant)
-    association = approved_association(
-        partner, reviewer, tenant, role="build_intent_advisor", subscriptions=[sub]
-    )
-    renewal = SubscriptionFactory(
-        tenant=tenant,
-        predecessor=sub,
-        starts_on=sub.ends_on + datetime.timedelta(days=1),
-        ends_on=sub.ends_on + datetime.timedelta(days=366),
-    )
-    services.associations_expire_ended_subscriptions(today=sub.ends_on + datetime.timedelta(2))
-    association.refresh_from_db()
-    assert association.is_held
-    assert association.subscription == renewal
-    assert association.events.filter(action=EventAction.CARRY_OVER).exists()
 
 
 def test_history_is_written_for_every_transition(partner, reviewer, tenant):

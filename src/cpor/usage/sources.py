@@ -1,17 +1,26 @@
-"""Reading usage files: CSV or Parquet, as a stream of row batches.
+"""Reading usage files: CSV or Parquet, as a stream of CSV bytes for ``COPY``.
 
-Neither reader ever holds more than one batch: CSV rows come from ``csv.reader`` over
-the open file, Parquet rows from ``ParquetFile.iter_batches``. A file whose header
-misses a required column, or a Parquet file that cannot be read (truncated, not
-Parquet), raises ``DomainError`` before or while rows are produced; the import then
-writes nothing.
+Whatever the format, a source hands its data rows (no header) on as CSV text in bounded
+chunks, so the import never holds more than one chunk:
+
+- a CSV file goes on as it is, from the byte after its header line: PostgreSQL's own
+  CSV parser reads it, Python never splits it into rows;
+- a Parquet file is read one record batch at a time (``ParquetFile.iter_batches``) and
+  each batch is written out as CSV by Arrow, in the kind's column order.
+
+``rows()`` reads the same data again as Python rows, for databases without ``COPY``
+(SQLite) and for a CSV file that PostgreSQL refuses (a line with more or fewer values
+than the header, bytes that are not UTF-8): a line of the wrong width becomes a row that
+says how many values it had, so the import can report it by its row number.
+
+A file whose header misses a required column, or a Parquet file that cannot be read
+(truncated, not Parquet), raises ``DomainError`` before or while data is produced; the
+import then writes nothing.
 """
 
-import contextlib
 import csv
 import io
-import operator
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -25,18 +34,28 @@ KINDS = {"workload": WORKLOAD_COLUMNS, "subscription": SUBSCRIPTION_COLUMNS}
 
 PARQUET_MAGIC = b"PAR1"
 DEFAULT_BATCH_ROWS = 50_000
+CHUNK_BYTES = 1 << 20
 
 
 @dataclass
 class UsageSource:
-    """An opened usage file: its kind, its format and its rows in batches.
+    """An opened usage file.
 
-    Each row is a tuple in the order of ``KINDS[kind]``; a value is ``None`` where the
-    row had no such column (a short CSV line) or a null (Parquet)."""
+    ``columns`` names the data's columns in the file's order: the kind's columns by
+    their names, any other column as ``extra_<position>``. ``read()`` yields the data
+    rows as CSV bytes in chunks, each call from the first row again."""
 
     kind: str
     file_format: str
-    batches: Iterator[list[tuple]]
+    columns: list[str]
+    read: Callable[[], Iterator[bytes]]
+
+    def rows(self, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[list[tuple]]:
+        """The data again as batches of Python rows: the kind's values in
+        ``KINDS[kind]`` order then ``None``; or, for a line with more or fewer values
+        than the header, ``None`` for each value then the number of values found.
+        Blank lines are skipped."""
+        return _rows(self.read(), self.columns, self.kind, batch_rows)
 
 
 def header_error(found: list[str]) -> DomainError:
@@ -63,59 +82,43 @@ def _kind_of(header: list[str]) -> str:
     raise header_error(header)
 
 
-def _positions(header: list[str], kind: str) -> list[int]:
-    normalised = [name.strip().lower() for name in header]
-    return [normalised.index(column) for column in KINDS[kind]]
+def _named_columns(header: list[str], kind: str) -> list[str]:
+    """The staged name of each header column: the first column of each required name
+    keeps it, every other column is an extra."""
+    wanted = set(KINDS[kind])
+    names = []
+    for position, name in enumerate(header):
+        name = name.strip().lower()
+        if name in wanted:
+            wanted.discard(name)
+            names.append(name)
+        else:
+            names.append(f"extra_{position}")
+    return names
 
 
 def open_source(file: BinaryIO, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> UsageSource:
-    """Open a binary file of usage; Parquet is recognised by its magic bytes."""
+    """Open a seekable binary file of usage; Parquet is recognised by its magic bytes."""
     start = file.read(4)
     file.seek(0)
     if start == PARQUET_MAGIC:
         return _open_parquet(file, batch_rows)
-    return _open_csv(file, batch_rows)
+    return _open_csv(file)
 
 
-def _open_csv(file: BinaryIO, batch_rows: int) -> UsageSource:
-    text = io.TextIOWrapper(file, encoding="utf-8-sig", errors="replace", newline="")
-    reader = csv.reader(text)
-    header = next(reader, [])
-    try:
-        kind = _kind_of(header)
-    except DomainError:
-        text.detach()
-        raise
-    pick = operator.itemgetter(*_positions(header, kind))
-    width = len(header)
+def _open_csv(file: BinaryIO) -> UsageSource:
+    # The header is one line: a column name holding a line break is not supported.
+    line = file.readline()
+    data_start = file.tell()
+    header = next(csv.reader([line.decode("utf-8-sig", errors="replace")]), [])
+    kind = _kind_of(header)
 
-    def batches() -> Iterator[list[tuple]]:
-        batch: list = []
-        try:
-            for line in reader:
-                if len(line) == width:
-                    batch.append(pick(line))
-                elif line:  # a blank line is skipped
-                    batch.append(MalformedLine(values=len(line), expected=width))
-                if len(batch) >= batch_rows:
-                    yield batch
-                    batch = []
-            if batch:
-                yield batch
-        finally:
-            # Hand the caller's file back open: the wrapper would close it when collected.
-            with contextlib.suppress(ValueError):
-                text.detach()
+    def read() -> Iterator[bytes]:
+        file.seek(data_start)
+        while chunk := file.read(CHUNK_BYTES):
+            yield chunk
 
-    return UsageSource(kind, "csv", batches())
-
-
-@dataclass(frozen=True)
-class MalformedLine:
-    """A CSV line with more or fewer values than the header: rejected whole."""
-
-    values: int
-    expected: int
+    return UsageSource(kind, "csv", _named_columns(header, kind), read)
 
 
 def unreadable_parquet(exc: Exception) -> DomainError:
@@ -129,6 +132,8 @@ def unreadable_parquet(exc: Exception) -> DomainError:
 
 def _open_parquet(file: BinaryIO, batch_rows: int) -> UsageSource:
     import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
 
     try:
@@ -137,14 +142,65 @@ def _open_parquet(file: BinaryIO, batch_rows: int) -> UsageSource:
         raise unreadable_parquet(exc) from exc
     header = parquet.schema_arrow.names
     kind = _kind_of(header)
-    columns = [header[i] for i in _positions(header, kind)]
+    normalised = [name.strip().lower() for name in header]
+    picked = [header[normalised.index(column)] for column in KINDS[kind]]
+    options = pa_csv.WriteOptions(include_header=False)
 
-    def batches() -> Iterator[list[tuple]]:
+    def read() -> Iterator[bytes]:
         try:
-            for record_batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
-                values = [record_batch.column(i).to_pylist() for i in range(len(columns))]
-                yield list(zip(*values, strict=True))
+            for batch in parquet.iter_batches(batch_size=batch_rows, columns=picked):
+                columns = []
+                for column in batch.columns:
+                    if pa.types.is_timestamp(column.type):
+                        column = pc.cast(column, pa.date32())  # a month given as a timestamp
+                    columns.append(column)
+                out = io.BytesIO()
+                pa_csv.write_csv(pa.table(columns, names=list(KINDS[kind])), out, options)
+                yield out.getvalue()
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise unreadable_parquet(exc) from exc
 
-    return UsageSource(kind, "parquet", batches())
+    return UsageSource(kind, "parquet", list(KINDS[kind]), read)
+
+
+class _Chunks(io.RawIOBase):
+    """A readable binary stream over an iterator of byte chunks."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self.chunks = iter(chunks)
+        self.rest = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.rest:
+            self.rest = next(self.chunks, b"")
+            if not self.rest:
+                return 0
+        size = min(len(buffer), len(self.rest))
+        buffer[:size] = self.rest[:size]
+        self.rest = self.rest[size:]
+        return size
+
+
+def _rows(
+    chunks: Iterable[bytes], columns: list[str], kind: str, batch_rows: int
+) -> Iterator[list[tuple]]:
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Chunks(chunks)), encoding="utf-8", errors="replace", newline=""
+    )
+    positions = [columns.index(column) for column in KINDS[kind]]
+    width = len(columns)
+    malformed = (None,) * len(positions)
+    batch: list[tuple] = []
+    for line in csv.reader(text):
+        if len(line) == width:
+            batch.append((*(line[i] for i in positions), None))
+        elif line:  # a blank line is skipped
+            batch.append((*malformed, len(line)))
+        if len(batch) >= batch_rows:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -3,7 +3,6 @@
 import datetime
 import io
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pyarrow as pa
@@ -15,9 +14,10 @@ from django.core.management.base import CommandError
 from cpor.accounts.models import OperatorRole
 from cpor.errors import DomainError
 from cpor.testing.factories import SubscriptionFactory, TenantFactory, operator_user, partner_user
-from cpor.usage import services
+from cpor.usage import services, sources
 from cpor.usage.models import SubscriptionUsage, WorkloadUsage
 from cpor.usage.sources import open_source
+from cpor.usage.staging import UsageStaging
 
 pytestmark = pytest.mark.django_db
 
@@ -237,77 +237,78 @@ def test_a_truncated_parquet_file_writes_nothing():
 
 def test_a_file_breaking_off_midway_writes_no_month(monkeypatch):
     """Months are written only once the whole file was read: a read error after some
-    batches leaves every month untouched."""
+    rows leaves every month untouched."""
     tenant = TenantFactory()
     real_open = open_source
 
     def breaking(file, *, batch_rows):
         source = real_open(file, batch_rows=batch_rows)
-        original = source.batches
+        original = source.read
 
-        def batches():
-            yield next(original)
+        def read():
+            chunks = original()
+            first = next(chunks)
+            yield first[: first.index(b"\n") + 1]
             raise DomainError("usage_file_unreadable", "broken", field="file")
 
-        source.batches = batches()
+        source.read = read
         return source
 
     monkeypatch.setattr(services, "open_source", breaking)
     lines = "".join(f"{tenant.tenant_id},teams,2026-0{m},1,2\n" for m in (3, 4, 5))
-    report = run(csv_file(HEADER + lines), batch_rows=1)
+    report = run(csv_file(HEADER + lines))
     assert report.error.code == "usage_file_unreadable"
     assert not WorkloadUsage.objects.exists()
 
 
-def test_each_month_is_written_in_one_statement_inside_its_own_transaction(monkeypatch):
-    """A month that fails to write leaves no row of it behind; earlier months stay."""
+def test_a_failure_while_writing_leaves_no_month_half_written(monkeypatch):
+    """New months and re-imported months are written in one transaction: a failure after
+    some of them were written leaves every month as it was."""
     tenant = TenantFactory()
-    real_write_month = services._Staging.write_month
+    run(csv_file(HEADER + f"{tenant.tenant_id},teams,2026-04,1,2\n"))
+    real_load = UsageStaging._load
 
-    def failing(self, month):
-        written = real_write_month(self, month)
-        if month == datetime.date(2026, 5, 1):
-            raise RuntimeError("database went away")
-        return written
+    def failing(self, cursor):
+        real_load(self, cursor)  # the new month inserted, the stored month updated…
+        raise RuntimeError("database went away")  # …and then the import dies
 
-    # write_month runs the upsert inside transaction.atomic; raising after it but inside
-    # the same atomic block is what a failure mid-month looks like.
-    def wrapped(self, month):
-        from django.db import transaction
-
-        with transaction.atomic():
-            return failing(self, month)
-
-    monkeypatch.setattr(services._Staging, "write_month", wrapped)
+    monkeypatch.setattr(UsageStaging, "_load", failing)
     lines = "".join(
-        f"{tenant.tenant_id},{code},2026-0{m},1,2\n" for m in (4, 5) for code in ("teams", "intune")
+        f"{tenant.tenant_id},{code},2026-0{m},5,6\n" for m in (4, 5) for code in ("teams", "intune")
     )
     with pytest.raises(RuntimeError):
         run(csv_file(HEADER + lines))
-    assert set(WorkloadUsage.objects.values_list("month", flat=True)) == {datetime.date(2026, 4, 1)}
+    assert usage(tenant) == {"2026-04": (1, 2)}
+    assert usage(tenant, "intune") == {}
 
 
-def test_the_importer_streams_batches_instead_of_loading_the_file(monkeypatch):
+def test_the_importer_streams_the_file_in_bounded_chunks(monkeypatch):
+    """The file is never read whole: every read asks for at most one chunk, however
+    large the file, and rows split across chunks still land."""
+    monkeypatch.setattr(sources, "CHUNK_BYTES", 64)
     tenant = TenantFactory()
     lines = "".join(
         f"{tenant.tenant_id},teams,20{y}-0{m},1,2\n" for y in (24, 25) for m in range(1, 8)
     )
-    source = open_source(csv_file(HEADER + lines), batch_rows=3)
-    assert isinstance(source.batches, Iterator) and not isinstance(source.batches, list)
 
-    written = []
-    real_write = services._Staging.write
-    monkeypatch.setattr(
-        services._Staging,
-        "write",
-        lambda self, rows: (written.append(len(rows)), real_write(self, rows)),
-    )
-    report = run(csv_file(HEADER + lines), batch_rows=3)
-    assert report.rows_written == 14
-    assert written == [3, 3, 3, 3, 2]
+    class RecordingFile(io.BytesIO):
+        def __init__(self, data: bytes) -> None:
+            super().__init__(data)
+            self.sizes: list[int] = []
+
+        def read(self, size=-1):
+            self.sizes.append(size)
+            return super().read(size)
+
+    file = RecordingFile((HEADER + lines).encode())
+    report = run(file)
+    assert report.rows_written == 14 and report.rows_read == 14
+    data_reads = file.sizes[1:]  # after the 4 bytes that tell CSV from Parquet
+    assert len(data_reads) > 10
+    assert all(0 < size <= 64 for size in data_reads)
 
 
-def test_parquet_is_read_in_record_batches(monkeypatch):
+def test_parquet_is_read_in_record_batches():
     tenant = TenantFactory()
     months = [datetime.date(2025, m, 1) for m in range(1, 13)]
     data = parquet_file(
@@ -320,15 +321,10 @@ def test_parquet_is_read_in_record_batches(monkeypatch):
         },
         row_group_size=4,
     )
-    written = []
-    real_write = services._Staging.write
-    monkeypatch.setattr(
-        services._Staging,
-        "write",
-        lambda self, rows: (written.append(len(rows)), real_write(self, rows)),
-    )
+    source = open_source(io.BytesIO(data), batch_rows=5)
+    rows_per_chunk = [chunk.count(b"\n") for chunk in source.read()]
+    assert max(rows_per_chunk) <= 5 and sum(rows_per_chunk) == 12
     assert run(io.BytesIO(data), batch_rows=5).rows_written == 12
-    assert max(written) <= 5 and sum(written) == 12
 
 
 def test_only_program_admins_import_from_the_upload_page():

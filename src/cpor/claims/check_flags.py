@@ -5,14 +5,17 @@ checks for every pending claim.
   checks run (submission, reply, dispute) and recomputed for every open claim asking
   for a unit whenever that unit's holder changes (an approval, the end of an
   association), after the change commits.
-- ``checks_fail_from``: the first day the automated checks fail as of their last run.
-  The day of the run if they failed then; otherwise the day the newest PoE leaves the
-  engagement's age limit or the day after a pending subscription ends, whichever comes
-  first. Storing a day rather than a yes/no keeps the flag true as time passes, with no
-  job rewriting it at midnight.
+- ``poe_signed_on`` and ``units_end_on``: the inputs of the time-bound checks, the
+  newest PoE signed by the day of the check and the first end of a pending subscription.
+  ``failing_checks`` compares them with today and with each engagement's PoE age limit
+  as it is when the queue is read, so they stay true as time passes and when a program
+  admin changes a limit. PoE cannot be added while a claim awaits a decision, and a
+  reply or a dispute (the ways back into the queue) stores them again.
 
-The review screen still re-runs every check; these only decide what a filter lists.
-Migration claims/0007 computed both for the open claims that existed before.
+What they do not follow: a subscription whose dates or channel an import changes after
+the claim's last check (the queue row's own flags, computed live, still show it). The
+review screen re-runs every check. Migration claims/0007 computed all three for the open
+claims that existed before.
 """
 
 import datetime
@@ -22,7 +25,8 @@ from django.db import transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, Max, Min, OuterRef, Q
 from django.utils import timezone
 
-from cpor.claims.checks import CheckResult, Outcome, failures
+from cpor.catalog.models import PartnerRole
+from cpor.claims.checks import CheckResult, Outcome
 from cpor.claims.models import (
     HELD_STATUSES,
     OPEN_STATUSES,
@@ -32,6 +36,7 @@ from cpor.claims.models import (
     LineStatus,
 )
 from cpor.claims.selectors import unit_filter
+from cpor.partners.models import PartnerLocation
 
 
 def _held_elsewhere(*, subscription: bool) -> Exists:
@@ -57,22 +62,14 @@ def conflict_condition() -> Q:
     ) | Q(Exists(pending.filter(_held_elsewhere(subscription=True), subscription__isnull=False)))
 
 
-def checks_fail_from(claim: Claim, *, today: datetime.date) -> datetime.date | None:
-    """The first day the time-bound checks fail: PoE age, then subscription end."""
-    found = Claim.objects.filter(pk=claim.pk).aggregate(
-        newest_poe=Max("proofs__signed_on", filter=Q(proofs__signed_on__lte=today)),
-        first_end=Min(
+def _time_bound_inputs(claim: Claim, *, today: datetime.date) -> dict[str, object]:
+    return Claim.objects.filter(pk=claim.pk).aggregate(
+        poe_signed_on=Max("proofs__signed_on", filter=Q(proofs__signed_on__lte=today)),
+        units_end_on=Min(
             "lines__subscription__ends_on",
             filter=Q(lines__status=LineStatus.PENDING, lines__subscription__isnull=False),
         ),
     )
-    if found["newest_poe"] is None:
-        return today
-    max_age = claim.role.engagement.poe_max_age_days
-    days = [found["newest_poe"] + datetime.timedelta(days=max_age + 1)]
-    if found["first_end"] is not None:
-        days.append(found["first_end"] + datetime.timedelta(days=1))
-    return min(days)
 
 
 def stored_check_flags(
@@ -81,21 +78,30 @@ def stored_check_flags(
     *,
     today: datetime.date | None = None,
 ) -> dict[str, object]:
-    """The flag fields for ``claim``, from the check ``results`` just run when there are
-    some (they already say whether another partner holds a unit), to be written with the
-    claim's own transition."""
+    """The flag fields for ``claim``, to be written with the claim's own transition.
+
+    The check ``results`` just run, when there are some, already say whether another
+    partner holds a unit; otherwise one query asks."""
     today = today or timezone.localdate()
     if results is None:
         conflict = Claim.objects.filter(conflict_condition(), pk=claim.pk).exists()
-        failed = False
     else:
-        results = list(results)
         conflict = any(r.code == "conflict" and r.outcome != Outcome.PASS for r in results)
-        failed = bool(failures(results))
-    return {
-        "has_conflict": conflict,
-        "checks_fail_from": today if failed else checks_fail_from(claim, today=today),
-    }
+    return {"has_conflict": conflict, **_time_bound_inputs(claim, today=today)}
+
+
+def failing_checks(today: datetime.date) -> Q:
+    """True for a claim row whose time-bound checks fail today, from the stored inputs,
+    or whose PartnerID is no longer active (read live: a short list of locations)."""
+    roles_by_limit: dict[int, list[int]] = {}
+    for role_id, days in PartnerRole.objects.values_list("pk", "engagement__poe_max_age_days"):
+        roles_by_limit.setdefault(days, []).append(role_id)
+    condition = Q(poe_signed_on__isnull=True) | Q(units_end_on__lt=today)
+    for days, role_ids in roles_by_limit.items():
+        cutoff = today - datetime.timedelta(days=days)
+        condition |= Q(role_id__in=role_ids, poe_signed_on__lt=cutoff)
+    inactive = PartnerLocation.objects.filter(active=False).values_list("pk", flat=True)
+    return condition | Q(location_id__in=list(inactive))
 
 
 def unit_conflicts_refresh(*, tenant_id: int, product_id: int, subscription_id: int | None) -> int:

@@ -137,13 +137,14 @@ class Claim(models.Model):
     draft_warned_at = models.DateTimeField(_("expiry warning sent"), null=True, blank=True)
     # What the review queue filters on, so that no filter re-runs the checks for every
     # pending claim: stored when the checks run (submission, reply, dispute) and kept
-    # fresh when a unit's holder changes (``claims.check_flags``).
+    # fresh when a unit's holder changes (``claims.check_flags``). The two days are the
+    # inputs of the time-bound checks, compared with today and the engagement's PoE age
+    # limit when the queue is read, so they stay true as time passes.
     has_conflict = models.BooleanField(
         _("another partner holds a unit"), default=False, db_default=False
     )
-    # The first day the automated checks fail as of their last run (its own day if they
-    # failed then; the PoE leaving its age limit or a subscription ending otherwise).
-    checks_fail_from = models.DateField(_("automated checks fail from"), null=True, blank=True)
+    poe_signed_on = models.DateField(_("newest PoE signed on"), null=True, blank=True)
+    units_end_on = models.DateField(_("first subscription end"), null=True, blank=True)
 
     objects = ClaimQuerySet.as_manager()
 
@@ -173,9 +174,14 @@ class Claim(models.Model):
                 name="claim_awaiting_conflict",
             ),
             models.Index(
-                fields=["checks_fail_from"],
+                fields=["poe_signed_on"],
                 condition=Q(status__in=["submitted", "in_review", "disputed"]),
-                name="claim_awaiting_failing",
+                name="claim_awaiting_poe",
+            ),
+            models.Index(
+                fields=["units_end_on"],
+                condition=Q(status__in=["submitted", "in_review", "disputed"]),
+                name="claim_awaiting_units_end",
             ),
         ]
 
@@ -210,10 +216,6 @@ class Claim(models.Model):
     @property
     def engagement(self):
         return self.role.engagement
-
-    @property
-    def is_editable(self) -> bool:
-        return self.status == ClaimStatus.DRAFT
 
 
 class LineStatus(models.TextChoices):

@@ -1,7 +1,7 @@
 """Reads of claims and associations, always scoped to who is asking."""
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import Max, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -19,6 +19,7 @@ from cpor.claims.models import (
 )
 from cpor.claims.permissions import partner_membership
 from cpor.customers.models import Subscription, Tenant
+from cpor.keyset import KeysetPage, SortKey, bounded_count, keyset_page
 from cpor.partners.models import PartnerLocation
 
 
@@ -78,6 +79,22 @@ class ClaimFilters:
     text: str | None = None
 
 
+# Above this many matching customers, a search joins the customer table instead of
+# naming their ids: a term that common matches claims on almost every page anyway.
+SEARCH_TENANT_IDS = 500
+
+
+def tenants_matching(match: Q, *, through: str = "tenant") -> Q:
+    """Claims (or rows ``through`` a claim) of the customers ``match`` finds.
+
+    The customers are looked up first (a trigram index on PostgreSQL), so the condition
+    on claims is a plain list of ids that an index answers, also inside an OR."""
+    ids = list(Tenant.objects.filter(match).values_list("pk", flat=True)[: SEARCH_TENANT_IDS + 1])
+    if len(ids) <= SEARCH_TENANT_IDS:
+        return Q(**{f"{through}_id__in": ids})
+    return Q(**{f"{through}__in": Tenant.objects.filter(match)})
+
+
 def claim_list(*, actor: User | None, filters: ClaimFilters | None = None) -> QuerySet[Claim]:
     """Claims the actor may see: a partner its own, operators every submitted claim."""
     filters = filters or ClaimFilters()
@@ -92,13 +109,18 @@ def claim_list(*, actor: User | None, filters: ClaimFilters | None = None) -> Qu
         claims = claims.filter(role__code=filters.role)
     if filters.tenant:
         claims = claims.filter(
-            Q(tenant__tenant_id__iexact=filters.tenant) | Q(tenant__name__icontains=filters.tenant)
+            tenants_matching(
+                Q(tenant_id__iexact=filters.tenant) | Q(name__icontains=filters.tenant)
+            )
         )
     if filters.text:
+        locations = PartnerLocation.objects.filter(partner_id=filters.text).values_list(
+            "pk", flat=True
+        )
         claims = claims.filter(
             Q(name__icontains=filters.text)
-            | Q(tenant__name__icontains=filters.text)
-            | Q(location__partner_id=filters.text)
+            | tenants_matching(Q(name__icontains=filters.text))
+            | Q(location_id__in=list(locations))
         )
     return claims
 
@@ -137,38 +159,85 @@ def association_list(*, actor: User | None) -> QuerySet[Association]:
 # ---------------------------------------------------------------------------
 # The partner web experience (claim list, Add customer wizard, claim detail)
 
-CLAIM_SORTS = {
-    "name": ("name", "id"),
-    "status": ("status", "-created_at", "-id"),
-    "tenant": ("tenant__name", "-created_at", "-id"),
-    "role": ("role__name", "-created_at", "-id"),
-    "created": ("created_at", "id"),
-    "submitted": ("submitted_at", "id"),
+
+def _newest_within(*keys: SortKey) -> tuple[SortKey, ...]:
+    return (*keys, SortKey("created_at", descending=True), SortKey("pk", descending=True))
+
+
+# Each sort of the list, ending on the primary key so that pages never overlap or skip.
+CLAIM_SORTS: dict[str, tuple[SortKey, ...]] = {
+    "name": (SortKey("name"), SortKey("pk")),
+    "status": _newest_within(SortKey("status")),
+    "tenant": _newest_within(SortKey("tenant__name")),
+    "role": _newest_within(SortKey("role__name")),
+    "created": (SortKey("created_at"), SortKey("pk")),
+    "submitted": (SortKey("submitted_at", nullable=True), SortKey("pk")),
 }
+DEFAULT_CLAIM_SORT = "-created"
+# The list counts this many claims at most; past it, it says "more than".
+CLAIM_COUNT_LIMIT = 1000
+# The action-required badge counts up to this many.
+BADGE_LIMIT = 99
+
+
+def claim_sort_keys(sort: str) -> tuple[SortKey, ...]:
+    """The keys of a sort named in the list's query string ("name", "-created"…)."""
+    key = sort.removeprefix("-")
+    if key not in CLAIM_SORTS:
+        key, sort = "created", DEFAULT_CLAIM_SORT
+    keys = CLAIM_SORTS[key]
+    if sort.startswith("-"):
+        keys = tuple(replace(k, descending=not k.descending) for k in keys)
+    return keys
 
 
 def claim_list_page_rows(
-    *, actor: User | None, filters: ClaimFilters | None = None, sort: str = "-created"
+    *, actor: User | None, filters: ClaimFilters | None = None, sort: str = DEFAULT_CLAIM_SORT
 ) -> QuerySet[Claim]:
-    """The claim list with everything a row shows, in a fixed number of queries:
-    one select for the claims (and their role, area, tenant, location) and one for all
-    their lines (with product and subscription), whatever the page size."""
-    key = sort.removeprefix("-")
-    order = CLAIM_SORTS.get(key, CLAIM_SORTS["created"])
-    if sort.startswith("-") or key not in CLAIM_SORTS:
-        order = tuple(f"-{name}" if not name.startswith("-") else name[1:] for name in order)
+    """The claim list in the chosen order with everything a row shows: one select for
+    the claims (and their role, area, tenant, location) and one for all their lines."""
     return (
         claim_list(actor=actor, filters=filters)
-        .order_by(*order)
+        .order_by(*(key.order() for key in claim_sort_keys(sort)))
         .prefetch_related(
             Prefetch("lines", queryset=ClaimLine.objects.select_related("product", "subscription"))
         )
     )
 
 
-def claims_needing_action_count(*, actor: User | None) -> int:
-    """How many of the actor's claims wait for the partner (a reviewer asked for more)."""
-    return claim_list(actor=actor, filters=ClaimFilters(status=ClaimStatus.ACTION_REQUIRED)).count()
+def claim_list_page(
+    *,
+    actor: User | None,
+    filters: ClaimFilters | None = None,
+    sort: str = DEFAULT_CLAIM_SORT,
+    cursor: str | None = None,
+    size: int = 50,
+) -> KeysetPage:
+    """One page of the claim list, after or before ``cursor`` (``InvalidCursor`` if it
+    was tampered with), in two queries whatever the page: the claims, then their lines."""
+    rows = claim_list_page_rows(actor=actor, filters=filters, sort=sort)
+    return keyset_page(rows, claim_sort_keys(sort), cursor=cursor, size=size)
+
+
+def claim_list_count(
+    *, actor: User | None, filters: ClaimFilters | None = None, exact: bool = False
+) -> tuple[int, bool]:
+    """How many claims the list holds: (count, whether there are more than that).
+
+    Counts up to ``CLAIM_COUNT_LIMIT`` unless ``exact`` is asked for."""
+    claims = claim_list(actor=actor, filters=filters)
+    if exact:
+        return claims.count(), False
+    return bounded_count(claims, CLAIM_COUNT_LIMIT)
+
+
+def claims_needing_action_count(*, actor: User | None) -> tuple[int, bool]:
+    """How many of the actor's claims wait for the partner (a reviewer asked for more),
+    counting up to ``BADGE_LIMIT``: (count, whether there are more)."""
+    return bounded_count(
+        claim_list(actor=actor, filters=ClaimFilters(status=ClaimStatus.ACTION_REQUIRED)),
+        BADGE_LIMIT,
+    )
 
 
 def partner_locations(*, actor: User | None):

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
     Http404,
@@ -39,13 +38,18 @@ from cpor.claims.models import (
 from cpor.claims.permissions import can_manage_claims, partner_membership
 from cpor.claims.reasons import InfoRequestReason, RejectionReason
 from cpor.claims.selectors import (
+    DEFAULT_CLAIM_SORT,
     claim_get,
     claim_history,
+    claim_list_count,
+    claim_list_page,
     claim_list_page_rows,
     claims_needing_action_count,
     latest_info_request,
 )
 from cpor.errors import DomainError
+from cpor.forms import add_domain_error
+from cpor.keyset import InvalidCursor
 
 PAGE_SIZE = 50
 
@@ -82,34 +86,95 @@ def _list_filters(request: HttpRequest) -> forms.ClaimFilterForm:
     )
 
 
+# The badge of each status in the list (the detail page has claims/_status.html).
+STATUS_BADGES = {
+    ClaimStatus.DRAFT: "text-bg-secondary",
+    ClaimStatus.SUBMITTED: "text-bg-primary",
+    ClaimStatus.IN_REVIEW: "text-bg-primary",
+    ClaimStatus.ACTION_REQUIRED: "text-bg-warning",
+    ClaimStatus.APPROVED: "text-bg-success",
+    ClaimStatus.PARTIALLY_APPROVED: "text-bg-success",
+    ClaimStatus.REJECTED: "text-bg-danger",
+    ClaimStatus.DISPUTED: "text-bg-info",
+}
+
+
+def _label_rows(claims: list[Claim]) -> None:
+    """Give each row its translated labels, translating each distinct name once per page
+    rather than once per row."""
+    statuses = {value: str(label) for value, label in ClaimStatus.choices}
+    names: dict[str, str] = {}
+    for claim in claims:
+        claim.status_label = statuses.get(claim.status, claim.status)
+        claim.status_badge = STATUS_BADGES.get(claim.status, "text-bg-light border")
+        for attribute, name in (
+            ("area_label", claim.role.solution_area.name),
+            ("role_label", claim.role.name),
+        ):
+            if name not in names:
+                names[name] = _(name)
+            setattr(claim, attribute, names[name])
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
 @login_required
 @require_GET
 def claim_list(request: HttpRequest) -> HttpResponse:
-    """Incentives → Customer claims."""
+    """Incentives → Customer claims: one page by keyset (``cursor``), a count that stops
+    at ``CLAIM_COUNT_LIMIT`` unless the exact one is asked for (``count=exact``)."""
     filter_form = _list_filters(request)
     filters = filter_form.filters() if filter_form.is_bound else forms.ClaimFilterForm().filters()
-    sort = request.GET.get("sort", "-created")
-    rows = claim_list_page_rows(actor=request.user, filters=filters, sort=sort)
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    sort_query = query.copy()
-    sort_query.pop("sort", None)
+    sort = request.GET.get("sort", DEFAULT_CLAIM_SORT)
+    status, cursor_error = 200, ""
+    try:
+        page = claim_list_page(
+            actor=request.user,
+            filters=filters,
+            sort=sort,
+            cursor=request.GET.get("cursor") or None,
+            size=PAGE_SIZE,
+        )
+    except InvalidCursor as error:
+        # Say so, and show the first page: the reader loses nothing but the position.
+        status, cursor_error = 400, error.message
+        page = claim_list_page(actor=request.user, filters=filters, sort=sort, size=PAGE_SIZE)
+    exact = request.GET.get("count") == "exact"
+    if not page.has_other_pages:
+        count, more = len(page.rows), False  # one page holds them all: nothing to count
+    else:
+        count, more = claim_list_count(actor=request.user, filters=filters, exact=exact)
+    _label_rows(page.rows)
+    needing_action = (
+        claims_needing_action_count(actor=request.user)
+        if partner_membership(request.user)
+        else (0, False)
+    )
     return render(
         request,
         "claims/list.html",
         {
             "filter_form": filter_form,
             "page": page,
+            "count": count,
+            "count_more": more,
+            "count_pages": -(-count // PAGE_SIZE),
             "sort": sort,
-            "query": query.urlencode(),
-            "sort_query": sort_query.urlencode(),
-            "action_required": claims_needing_action_count(actor=request.user)
-            if partner_membership(request.user)
-            else 0,
+            "query": _query_without(request, "cursor", "count"),
+            "count_query": _query_without(request, "count"),
+            "sort_query": _query_without(request, "cursor", "count", "sort"),
+            "action_required": needing_action[0],
+            "action_required_more": needing_action[1],
+            "cursor_error": cursor_error,
             "can_manage": _user_can_manage(request),
             "areas": SolutionArea.objects.all(),
         },
+        status=status,
     )
 
 
@@ -366,7 +431,7 @@ def _refused(request: HttpRequest, claim: Claim, form, error: DomainError, **for
     whose form may no longer be on the page, as a message above the claim."""
     items = getattr(error, "errors", None) or [error]
     if any(item.field in form.fields for item in items):
-        forms.add_domain_error(form, error)
+        add_domain_error(form, error)
         return _rerender(request, claim, **forms_given)
     messages.error(request, " ".join(item.message for item in items))
     return _back(claim)

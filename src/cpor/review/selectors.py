@@ -1,15 +1,22 @@
 """Reads for the program operator: the review queue and the review screen.
 
-The queue must open in a fixed number of queries whatever its size (100,000 pending
-claims in the benchmark), so every per-row flag is computed by the database:
+The queue must open in a fixed number of queries, and cost the same on any page,
+whatever its size (100,000 pending claims in the benchmark):
 
-- ``has_conflict``: a pending line names a unit another partner holds (the unit rules
-  of ``claims.selectors.unit_filter`` inside an ``EXISTS``);
-- ``poe_flag``: no PoE signed within the engagement's PoE age limit (missing, too old
-  or dated in the future);
-- ``unit_flag``: a pending subscription line whose subscription is not active today or
-  was bought through a channel the engagement does not accept;
-- ``location_flag``: the PartnerID is no longer active.
+- pages by keyset on (submitted_at, id), walking the partial index
+  ``claim_awaiting_oldest``; totals are counted up to ``QUEUE_COUNT_LIMIT`` ("more than
+  1,000"), the exact one only on request;
+- the "conflicts only" and "failed checks only" filters read the flags stored on each
+  claim (``claims.check_flags``: ``has_conflict`` and ``checks_fail_from``), plus the
+  PartnerID's own active flag, instead of re-running checks for every pending claim;
+- each listed row shows flags computed by the database for just that page:
+
+  - ``conflict_flag``: a pending line names a unit another partner holds;
+  - ``poe_flag``: no PoE signed within the engagement's PoE age limit (missing, too old
+    or dated in the future);
+  - ``unit_flag``: a pending subscription line whose subscription is not active today or
+    was bought through a channel the engagement does not accept;
+  - ``location_flag``: the PartnerID is no longer active.
 
 These are the SQL-cheap subset of ``claims.checks``; the review screen re-runs every
 check. The SLA clock counts business days since the claim entered its current state
@@ -20,11 +27,9 @@ target once a reviewer took it (in review).
 import datetime
 from dataclasses import dataclass, field
 
-from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
     Case,
-    Count,
     DateField,
     Exists,
     ExpressionWrapper,
@@ -41,8 +46,8 @@ from cpor.accounts.models import User
 from cpor.catalog.models import Engagement, ProgramSettings
 from cpor.claims import checks
 from cpor.claims.business_days import add_business_days, business_days_between
+from cpor.claims.check_flags import conflict_condition, failing_checks
 from cpor.claims.models import (
-    HELD_STATUSES,
     OPEN_STATUSES,
     Association,
     Claim,
@@ -53,13 +58,23 @@ from cpor.claims.models import (
     ProofOfExecution,
 )
 from cpor.claims.permissions import require_operator
-from cpor.claims.selectors import claim_history, claim_list, unit_filter, unit_holder
+from cpor.claims.selectors import (
+    claim_history,
+    claim_list,
+    tenants_matching,
+    unit_filter,
+    unit_holder,
+)
+from cpor.keyset import KeysetPage, SortKey, bounded_count, keyset_page
+from cpor.partners.models import PartnerLocation, PartnerOrganisation
 
 # What the queue lists: claims waiting for a reviewer's decision.
 QUEUE_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED)
 # The counts at the top also show claims waiting for the partner.
 COUNTED_STATUSES = (*QUEUE_STATUSES, ClaimStatus.ACTION_REQUIRED)
 PAGE_SIZE = 50
+# Counts stop here and say "more than".
+QUEUE_COUNT_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -71,29 +86,6 @@ class QueueFilters:
     failed_checks: bool = False
     mine: bool = False
     text: str = ""
-
-
-def _holder_elsewhere(*, subscription: bool) -> Exists:
-    """A held association on the line's unit, owned by another partner than the claim's.
-
-    Evaluated for a ``ClaimLine`` row that is itself inside a subquery on ``Claim``."""
-    unit = unit_filter(
-        tenant_id=OuterRef(OuterRef("tenant_id")),
-        product_id=OuterRef("product_id"),
-        subscription_id=OuterRef("subscription_id") if subscription else None,
-    )
-    return Exists(
-        Association.objects.filter(unit, status__in=HELD_STATUSES).exclude(
-            organisation_id=OuterRef(OuterRef("organisation_id"))
-        )
-    )
-
-
-def _conflict() -> Q:
-    pending = ClaimLine.objects.filter(claim_id=OuterRef("pk"), status=LineStatus.PENDING)
-    return Q(
-        Exists(pending.filter(_holder_elsewhere(subscription=False), subscription__isnull=True))
-    ) | Q(Exists(pending.filter(_holder_elsewhere(subscription=True), subscription__isnull=False)))
 
 
 def _flag_conditions(today: datetime.date) -> dict[str, Q]:
@@ -132,7 +124,7 @@ def _flag_conditions(today: datetime.date) -> dict[str, Q]:
         )
     )
     return {
-        "conflict_flag": _conflict(),
+        "conflict_flag": conflict_condition(),
         "poe_flag": ~Q(valid_poe),
         "unit_flag": Q(bad_unit),
         "location_flag": Q(location__active=False),
@@ -162,20 +154,21 @@ def _queue_filtered(*, actor: User, filters: QueueFilters, today: datetime.date)
     text = filters.text.strip().removeprefix("#")
     if text.isdigit() and len(text) < 18:
         # A number is a claim number or a PartnerID.
-        claims = claims.filter(Q(pk=int(text)) | Q(location__partner_id=text))
+        locations = PartnerLocation.objects.filter(partner_id=text).values_list("pk", flat=True)
+        claims = claims.filter(Q(pk=int(text)) | Q(location_id__in=list(locations)))
     elif text:
+        partners = PartnerOrganisation.objects.filter(name__icontains=text).values_list(
+            "pk", flat=True
+        )
         claims = claims.filter(
             Q(name__icontains=text)
-            | Q(tenant__name__icontains=text)
-            | Q(organisation__name__icontains=text)
-            | Q(tenant__tenant_id__iexact=text)
+            | tenants_matching(Q(name__icontains=text) | Q(tenant_id__iexact=text))
+            | Q(organisation_id__in=list(partners))
         )
-    if filters.conflict or filters.failed_checks:
-        flags = _flag_conditions(today)
-        if filters.conflict:
-            claims = claims.filter(flags["conflict_flag"])
-        if filters.failed_checks:
-            claims = claims.filter(flags["poe_flag"] | flags["unit_flag"] | flags["location_flag"])
+    if filters.conflict:
+        claims = claims.filter(has_conflict=True)
+    if filters.failed_checks:
+        claims = claims.filter(failing_checks(today))
     return claims
 
 
@@ -191,15 +184,31 @@ def review_queue(
     return _annotate_flags(claims.select_related("assigned_reviewer"), today).order_by(*QUEUE_ORDER)
 
 
-def queue_counts(*, actor: User) -> dict[str, int]:
+@dataclass(frozen=True)
+class BoundedCount:
+    """A count that stopped at a limit: ``more`` when there are more rows than ``count``."""
+
+    count: int
+    more: bool = False
+
+    def __int__(self) -> int:
+        return self.count
+
+
+def queue_counts(*, actor: User) -> dict[str, BoundedCount]:
     """How many claims are in each state the operator follows, and how many are in
-    review with the actor (one query)."""
+    review with the actor, each counted up to ``QUEUE_COUNT_LIMIT``."""
     require_operator(actor)
-    counts = Claim.objects.filter(status__in=COUNTED_STATUSES).aggregate(
-        **{status: Count("pk", filter=Q(status=status)) for status in COUNTED_STATUSES},
-        mine=Count("pk", filter=Q(status=ClaimStatus.IN_REVIEW, assigned_reviewer=actor)),
+    counted = {status: Claim.objects.filter(status=status) for status in COUNTED_STATUSES}
+    counted["mine"] = Claim.objects.filter(status=ClaimStatus.IN_REVIEW, assigned_reviewer=actor)
+    counts = {
+        name: BoundedCount(*bounded_count(claims, QUEUE_COUNT_LIMIT))
+        for name, claims in counted.items()
+    }
+    waiting = [counts[status] for status in QUEUE_STATUSES]
+    counts["queue"] = BoundedCount(
+        sum(count.count for count in waiting), any(count.more for count in waiting)
     )
-    counts["queue"] = sum(counts[status] for status in QUEUE_STATUSES)
     return counts
 
 
@@ -246,46 +255,49 @@ def sla_clock(
 
 @dataclass
 class QueuePage:
-    page: Page
+    page: KeysetPage
+    total: BoundedCount
     rows: list[tuple[Claim, SlaClock]] = field(default_factory=list)
+
+
+QUEUE_KEYS = (SortKey("submitted_at"), SortKey("pk"))
 
 
 def review_queue_page(
     *,
     actor: User,
     filters: QueueFilters | None = None,
-    page_number: str | int = 1,
-    counts: dict[str, int] | None = None,
+    cursor: str | None = None,
+    counts: dict[str, BoundedCount] | None = None,
+    exact: bool = False,
+    today: datetime.date | None = None,
 ) -> QueuePage:
-    """One page of the queue with each row's SLA clock, in a fixed number of queries.
-
-    Two steps so that a queue of 100,000 claims stays fast: the page's claim IDs come
-    from a narrow query on ``claims_claim`` (the partial index ``claim_awaiting_oldest``
-    of migration review/0001), then only those 50 claims are read with their joins and
-    flags. Without filters the total comes from ``counts`` (``queue_counts``), so it
-    costs no query of its own."""
+    """One page of the queue with each row's flags and SLA clock, in a fixed number of
+    queries on any page: the rows after (or before) ``cursor`` in the order of the
+    partial index ``claim_awaiting_oldest`` (``InvalidCursor`` if it was tampered with),
+    then the total, counted up to ``QUEUE_COUNT_LIMIT`` unless ``exact``. Without filters
+    the total comes from ``counts`` (``queue_counts``), so it costs no query of its own."""
     filters = filters or QueueFilters()
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     filtered = _queue_filtered(actor=actor, filters=filters, today=today)
-    ids = filtered.order_by(*QUEUE_ORDER).values_list("pk", flat=True)
-    paginator = Paginator(ids, PAGE_SIZE)
-    if counts is not None and QueueFilters(status=filters.status) == filters:
-        paginator.__dict__["count"] = counts[filters.status or "queue"]
-    page = paginator.get_page(page_number)
-    chosen = list(page.object_list)
-    rows = _annotate_flags(
-        claim_list(actor=actor).select_related("assigned_reviewer").filter(pk__in=chosen), today
+    page = keyset_page(
+        _annotate_flags(filtered.select_related("assigned_reviewer"), today),
+        QUEUE_KEYS,
+        cursor=cursor,
+        size=PAGE_SIZE,
     )
-    by_pk = {claim.pk: claim for claim in rows}
+    if not page.has_other_pages:
+        total = BoundedCount(len(page.rows))
+    elif exact:
+        total = BoundedCount(filtered.count())
+    elif counts is not None and QueueFilters(status=filters.status) == filters:
+        total = counts[filters.status or "queue"]
+    else:
+        total = BoundedCount(*bounded_count(filtered, QUEUE_COUNT_LIMIT))
     settings = ProgramSettings.load()
     now = timezone.now()
     return QueuePage(
-        page,
-        [
-            (by_pk[pk], sla_clock(by_pk[pk], settings=settings, now=now))
-            for pk in chosen
-            if pk in by_pk
-        ],
+        page, total, [(claim, sla_clock(claim, settings=settings, now=now)) for claim in page.rows]
     )
 
 

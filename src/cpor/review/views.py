@@ -13,11 +13,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from cpor.accounts.decorators import operator_required
 from cpor.claims import services
 from cpor.claims.models import Claim, ClaimLine, ClaimStatus, LineStatus, ProofOfExecution
 from cpor.claims.selectors import claim_list
 from cpor.errors import DomainError
 from cpor.errors import PermissionDenied as DomainPermissionDenied
+from cpor.forms import add_domain_error
+from cpor.keyset import InvalidCursor
 from cpor.review import selectors
 from cpor.review.forms import (
     ApproveForm,
@@ -25,39 +28,58 @@ from cpor.review.forms import (
     QueueFilterForm,
     RejectForm,
     RequestInfoForm,
-    add_domain_error,
 )
-from cpor.review.permissions import operator_required
 
 # Shown in the browser; everything else is downloaded.
 INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
 
 
+def _query_without(request: HttpRequest, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
 @require_GET
 @operator_required
 def queue(request: HttpRequest) -> HttpResponse:
+    """The queue, one keyset page at a time (``cursor``); ``count=exact`` asks for the
+    exact total instead of "more than 1,000"."""
     form = QueueFilterForm(request.GET or None)
     filters = form.filters() if form.is_bound else selectors.QueueFilters()
     counts = selectors.queue_counts(actor=request.user)
-    result = selectors.review_queue_page(
-        actor=request.user,
-        filters=filters,
-        page_number=request.GET.get("page", 1),
-        counts=counts,
-    )
-    query = request.GET.copy()
-    query.pop("page", None)
+    exact = request.GET.get("count") == "exact"
+    status, cursor_error = 200, ""
+    try:
+        result = selectors.review_queue_page(
+            actor=request.user,
+            filters=filters,
+            cursor=request.GET.get("cursor") or None,
+            counts=counts,
+            exact=exact,
+        )
+    except InvalidCursor as error:
+        # Say so, and show the first page: the reader loses nothing but the position.
+        status, cursor_error = 400, error.message
+        result = selectors.review_queue_page(
+            actor=request.user, filters=filters, counts=counts, exact=exact
+        )
     return render(
         request,
         "review/queue.html",
         {
             "form": form,
             "page": result.page,
+            "total": result.total,
             "rows": result.rows,
             "counts": counts,
             "statuses": ClaimStatus,
-            "query": query.urlencode(),
+            "query": _query_without(request, "cursor", "count"),
+            "count_query": _query_without(request, "count"),
+            "cursor_error": cursor_error,
         },
+        status=status,
     )
 
 

@@ -35,9 +35,7 @@ def drop_trigram_indexes(apps, schema_editor) -> None:
 
 # The stored check flags of every open claim, computed once in SQL (the same rules as
 # ``claims.check_flags``): a held association of another partner on a pending line's
-# unit; the day the newest PoE leaves the engagement's age limit (today when there is
-# none), or the day after a pending subscription ends, whichever comes first.
-OPEN = "('submitted', 'in_review', 'disputed', 'action_required')"
+# unit; the newest PoE signed by today; the first end of a pending subscription line.
 CONFLICT = """EXISTS (
     SELECT 1 FROM claims_claimline cl JOIN claims_association a ON a.product_id = cl.product_id
      WHERE cl.claim_id = claims_claim.id AND cl.status = 'pending'
@@ -46,40 +44,21 @@ CONFLICT = """EXISTS (
        AND ((cl.subscription_id IS NOT NULL AND a.subscription_id = cl.subscription_id)
          OR (cl.subscription_id IS NULL AND a.subscription_id IS NULL
              AND a.tenant_id = claims_claim.tenant_id)))"""
-NEWEST_POE = """(SELECT max(p.signed_on) FROM claims_proofofexecution p
-                  WHERE p.claim_id = claims_claim.id AND p.signed_on <= %(today)s)"""
-POE_DAYS = """(SELECT e.poe_max_age_days + 1 FROM catalog_partnerrole r
-                JOIN catalog_engagement e ON e.id = r.engagement_id
-               WHERE r.id = claims_claim.role_id)"""
-FIRST_ENDED = """(SELECT {day} FROM claims_claimline cl
+BACKFILL = f"""
+UPDATE claims_claim SET
+  has_conflict = {CONFLICT},
+  poe_signed_on = (SELECT max(p.signed_on) FROM claims_proofofexecution p
+                    WHERE p.claim_id = claims_claim.id AND p.signed_on <= %(today)s),
+  units_end_on = (SELECT min(s.ends_on) FROM claims_claimline cl
                     JOIN customers_subscription s ON s.id = cl.subscription_id
-                   WHERE cl.claim_id = claims_claim.id AND cl.status = 'pending')"""
-POE_FAILS = {
-    "postgresql": f"COALESCE({NEWEST_POE} + {POE_DAYS}, %(today)s)",
-    "sqlite": f"COALESCE(date({NEWEST_POE}, '+' || {POE_DAYS} || ' days'), %(today)s)",
-}
-SUBSCRIPTION_FAILS = {
-    "postgresql": FIRST_ENDED.format(day="min(s.ends_on) + 1"),
-    "sqlite": FIRST_ENDED.format(day="date(min(s.ends_on), '+1 day')"),
-}
-
-
-def backfill_check_flags_sql(vendor: str) -> str:
-    poe, ended = POE_FAILS[vendor], SUBSCRIPTION_FAILS[vendor]
-    return (
-        f"UPDATE claims_claim SET has_conflict = {CONFLICT}, "
-        f"checks_fail_from = CASE WHEN {ended} IS NULL OR {poe} < {ended} "
-        f"THEN {poe} ELSE {ended} END "
-        f"WHERE status IN {OPEN}"
-    )
+                   WHERE cl.claim_id = claims_claim.id AND cl.status = 'pending')
+WHERE status IN ('submitted', 'in_review', 'disputed', 'action_required')
+"""
 
 
 def backfill_check_flags(apps, schema_editor, today: datetime.date | None = None) -> None:
-    vendor = schema_editor.connection.vendor
-    if vendor not in POE_FAILS:
-        return
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute(backfill_check_flags_sql(vendor), {"today": today or timezone.localdate()})
+        cursor.execute(BACKFILL, {"today": today or timezone.localdate()})
 
 
 class Migration(migrations.Migration):
@@ -94,10 +73,13 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name="claim",
-            name="checks_fail_from",
-            field=models.DateField(
-                blank=True, null=True, verbose_name="automated checks fail from"
-            ),
+            name="poe_signed_on",
+            field=models.DateField(blank=True, null=True, verbose_name="newest PoE signed on"),
+        ),
+        migrations.AddField(
+            model_name="claim",
+            name="units_end_on",
+            field=models.DateField(blank=True, null=True, verbose_name="first subscription end"),
         ),
         migrations.AddField(
             model_name="claim",
@@ -120,8 +102,16 @@ class Migration(migrations.Migration):
             model_name="claim",
             index=models.Index(
                 condition=models.Q(("status__in", ["submitted", "in_review", "disputed"])),
-                fields=["checks_fail_from"],
-                name="claim_awaiting_failing",
+                fields=["poe_signed_on"],
+                name="claim_awaiting_poe",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="claim",
+            index=models.Index(
+                condition=models.Q(("status__in", ["submitted", "in_review", "disputed"])),
+                fields=["units_end_on"],
+                name="claim_awaiting_units_end",
             ),
         ),
         migrations.RunPython(backfill_check_flags, migrations.RunPython.noop),

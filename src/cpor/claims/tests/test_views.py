@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cpor.catalog.models import ProgramSettings, PurchaseChannel
-from cpor.claims import services
+from cpor.claims import selectors, services, views
 from cpor.claims.models import (
     Association,
     Claim,
@@ -360,18 +360,87 @@ def _claims(partner, count):
 
 
 def test_list_runs_a_fixed_number_of_queries(
-    signed_in, partner, django_assert_num_queries, django_assert_max_num_queries
+    signed_in, partner, django_assert_num_queries, django_assert_max_num_queries, monkeypatch
 ):
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
     _claims(partner, 3)
-    signed_in.get(reverse("claims:list"))  # warm the session and content types
+    url = reverse("claims:list")
+    signed_in.get(url)  # warm the session and content types
     with django_assert_max_num_queries(15) as small:
-        signed_in.get(reverse("claims:list"))
+        first = signed_in.get(url, {"sort": "created"})
+    queries = len(small.captured_queries)
     sql = " ".join(query["sql"] for query in small.captured_queries)
     assert sql.count('FROM "claims_claimline"') == 1  # the lines of every row, at once
-    _claims(partner, 60)
-    with django_assert_num_queries(len(small.captured_queries)):
-        response = signed_in.get(reverse("claims:list"))
-    assert len(response.context["page"].object_list) == 50
+    assert "OFFSET" not in sql
+    # Oldest first: the claims added now come after the first page.
+    _claims(partner, 9)
+    deep = signed_in.get(url, {"sort": "created", "cursor": first.context["page"].next_cursor})
+    with django_assert_num_queries(queries):
+        response = signed_in.get(
+            url, {"sort": "created", "cursor": deep.context["page"].next_cursor}
+        )
+    assert len(response.context["page"].rows) == 2
+
+
+def _follow(client, url, params, rel):
+    """The href of the page link ``rel`` ("next" or "prev"), or None."""
+    body = client.get(url, params).content.decode()
+    found = re.search(rf'rel="{rel}" href="([^"]+)"', body)
+    return found and found.group(1).replace("&amp;", "&")
+
+
+def test_list_pages_by_cursor_links_without_gaps_or_repeats(signed_in, partner, monkeypatch):
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    tenant = customer_tenant()
+    for name in ("Same", "Same", "Same", "Other", "Same"):
+        services.claim_create(actor=partner, data=claim_input(partner, tenant, name=name))
+    submitted_claim(name="Same")  # another partner's
+    url = reverse("claims:list")
+    seen, pages, query = [], [], "?sort=name&status=draft"
+    while query:
+        response = signed_in.get(url + query)
+        assert response.status_code == 200
+        rows = [claim.pk for claim in response.context["page"].rows]
+        pages.append((query, rows))
+        seen += rows
+        found = re.search(r'rel="next" href="([^"]+)"', response.content.decode())
+        query = found and found.group(1).replace("&amp;", "&")
+    mine = Claim.objects.filter(organisation=partner.partner_membership.organisation)
+    assert seen == list(mine.order_by("name", "pk").values_list("pk", flat=True))
+    assert "sort=name" in pages[1][0] and "status=draft" in pages[1][0]
+    # The previous link of the last page leads back to the page before it.
+    last = signed_in.get(url + pages[-1][0]).content.decode()
+    back = re.search(r'rel="prev" href="([^"]+)"', last).group(1).replace("&amp;", "&")
+    assert [c.pk for c in signed_in.get(url + back).context["page"].rows] == pages[-2][1]
+
+
+def test_list_answers_a_tampered_cursor_with_400_and_the_first_page(signed_in, partner):
+    _claims(partner, 2)
+    response = signed_in.get(reverse("claims:list"), {"cursor": "eyJub3QiOiJhIGN1cnNvciJ9"})
+    assert response.status_code == 400
+    assert "This page link is not valid" in response.content.decode()
+    assert len(response.context["page"].rows) == 2
+
+
+def test_list_says_more_than_and_counts_exactly_on_demand(signed_in, partner, monkeypatch):
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(selectors, "CLAIM_COUNT_LIMIT", 3)
+    _claims(partner, 5)
+    body = signed_in.get(reverse("claims:list"), {"sort": "name"}).content.decode()
+    assert "More than 3 claims (2+ pages)." in body
+    link = re.search(r'href="\?([^"]*count=exact)"', body).group(1).replace("&amp;", "&")
+    assert link == "sort=name&count=exact"
+    body = signed_in.get(reverse("claims:list") + "?" + link).content.decode()
+    assert "5 claims" in body and "More than" not in body
+
+
+def test_list_counts_in_portuguese(signed_in, partner, monkeypatch):
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(selectors, "CLAIM_COUNT_LIMIT", 3)
+    _claims(partner, 5)
+    body = signed_in.get(reverse("claims:list"), HTTP_ACCEPT_LANGUAGE="pt-pt").content.decode()
+    assert "Mais de 3 reclamações" in body
+    assert "Seguinte" in body
 
 
 def test_list_filters_sorts_and_counts_claims_needing_action(signed_in, partner, tenant, reviewer):
@@ -391,11 +460,24 @@ def test_list_filters_sorts_and_counts_claims_needing_action(signed_in, partner,
     assert "Alpha" in body and "Bravo" not in body
     body = signed_in.get(reverse("claims:list"), {"tenant": str(tenant.tenant_id)}).content.decode()
     assert "Alpha" in body and "Bravo" not in body
-    rows = signed_in.get(reverse("claims:list"), {"sort": "name"}).context["page"].object_list
+    rows = signed_in.get(reverse("claims:list"), {"sort": "name"}).context["page"].rows
     assert [c.name for c in rows] == ["Alpha", "Bravo"]
-    rows = signed_in.get(reverse("claims:list"), {"sort": "-name"}).context["page"].object_list
+    rows = signed_in.get(reverse("claims:list"), {"sort": "-name"}).context["page"].rows
     assert [c.name for c in rows] == ["Bravo", "Alpha"]
     assert mine.pk in [c.pk for c in rows]
+
+
+def test_action_badge_stops_counting_at_its_limit(signed_in, partner, reviewer, monkeypatch):
+    monkeypatch.setattr(selectors, "BADGE_LIMIT", 1)
+    for _ in range(2):
+        services.claim_request_info(
+            actor=reviewer,
+            claim=submitted_claim(partner),
+            reason_code=InfoRequestReason.DATES_MISSING,
+            message="Dates?",
+        )
+    body = signed_in.get(reverse("claims:list")).content.decode()
+    assert "1+ need your action" in body
 
 
 def test_csv_export_streams_the_filtered_list(signed_in, partner, tenant):

@@ -5,12 +5,20 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from cpor.accounts.models import OperatorRole
 from cpor.catalog.models import ProgramSettings
 from cpor.claims import services
-from cpor.claims.models import ClaimStatus
+from cpor.claims.models import Claim, ClaimStatus
 from cpor.errors import PermissionDenied
+from cpor.keyset import InvalidCursor
 from cpor.review import selectors
-from cpor.testing.factories import partner_user, submitted_claim
+from cpor.testing.factories import (
+    SubscriptionFactory,
+    customer_tenant,
+    operator_user,
+    partner_user,
+    submitted_claim,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -24,36 +32,138 @@ def test_partners_cannot_read_the_queue():
         selectors.queue_counts(actor=user)
 
 
-def test_counts_per_state_in_one_query(reviewer, django_assert_num_queries):
+def test_counts_per_state_stop_at_the_limit(reviewer, monkeypatch):
+    submitted_claim()
     submitted_claim()
     taken = submitted_claim()
     services.claim_start_review(actor=reviewer, claim=taken)
-    with django_assert_num_queries(1):
-        counts = selectors.queue_counts(actor=reviewer)
-    assert counts == {
-        "submitted": 1,
-        "in_review": 1,
-        "disputed": 0,
-        "action_required": 0,
-        "mine": 1,
-        "queue": 2,
+    counts = selectors.queue_counts(actor=reviewer)
+    assert {name: (c.count, c.more) for name, c in counts.items()} == {
+        "submitted": (2, False),
+        "in_review": (1, False),
+        "disputed": (0, False),
+        "action_required": (0, False),
+        "mine": (1, False),
+        "queue": (3, False),
     }
+    monkeypatch.setattr(selectors, "QUEUE_COUNT_LIMIT", 1)
+    counts = selectors.queue_counts(actor=reviewer)
+    assert (counts["submitted"].count, counts["submitted"].more) == (1, True)
+    assert (counts["queue"].count, counts["queue"].more) == (2, True)
 
 
-def test_pages_keep_the_oldest_first_order(reviewer, monkeypatch):
+def _walk(reviewer, **options):
+    seen, cursor, pages = [], None, []
+    while True:
+        result = selectors.review_queue_page(actor=reviewer, cursor=cursor, **options)
+        pages.append(result)
+        seen += [claim.pk for claim, _sla in result.rows]
+        if not result.page.has_next:
+            return seen, pages
+        cursor = result.page.next_cursor
+
+
+def test_pages_keep_the_oldest_first_order_without_gaps_or_repeats(reviewer, monkeypatch):
     monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
     claims = [submitted_claim() for _ in range(5)]
-    counts = selectors.queue_counts(actor=reviewer)
-    seen = []
-    for number in (1, 2, 3):
-        result = selectors.review_queue_page(actor=reviewer, page_number=number, counts=counts)
-        assert result.page.paginator.count == 5
-        seen += [claim.pk for claim, _sla in result.rows]
+    # Three submitted at the same instant: the id breaks the tie.
+    same = claims[1].submitted_at
+    Claim.objects.filter(pk__in=[c.pk for c in claims[1:4]]).update(submitted_at=same)
+    seen, pages = _walk(reviewer)
     assert seen == [claim.pk for claim in claims]
+    assert [(p.total.count, p.total.more) for p in pages] == [(5, False)] * 3
+    back = selectors.review_queue_page(actor=reviewer, cursor=pages[2].page.previous_cursor)
+    assert [c.pk for c, _sla in back.rows] == [claim.pk for claim in claims[2:4]]
+
     filtered = selectors.review_queue_page(
         actor=reviewer, filters=selectors.QueueFilters(text=str(claims[3].pk))
     )
-    assert filtered.page.paginator.count == 1
+    assert [c.pk for c, _sla in filtered.rows] == [claims[3].pk]
+
+
+def test_a_tampered_queue_cursor_is_refused(reviewer):
+    submitted_claim()
+    with pytest.raises(InvalidCursor):
+        selectors.review_queue_page(actor=reviewer, cursor="WyJhIixbIm5vdCBhIGRhdGUiLDFdXQ")
+
+
+def test_the_total_stops_at_the_limit_unless_the_exact_one_is_asked(reviewer, monkeypatch):
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 1)
+    monkeypatch.setattr(selectors, "QUEUE_COUNT_LIMIT", 2)
+    for _ in range(3):
+        submitted_claim()
+    mine = selectors.QueueFilters(text="Adoption")  # a filter: counted on its own
+    result = selectors.review_queue_page(actor=reviewer, filters=mine)
+    assert (result.total.count, result.total.more) == (2, True)
+    result = selectors.review_queue_page(actor=reviewer, filters=mine, exact=True)
+    assert (result.total.count, result.total.more) == (3, False)
+
+
+def test_failed_checks_filter_reads_the_stored_flags(reviewer):
+    fine = submitted_claim()
+    tenant = customer_tenant()
+    ending = SubscriptionFactory(
+        tenant=tenant, ends_on=timezone.localdate() + datetime.timedelta(days=3)
+    )
+    bizapps = submitted_claim(
+        partner_user(), tenant, role="build_intent_advisor", subscriptions=[ending]
+    )
+    failed = selectors.QueueFilters(failed_checks=True)
+
+    def listed(**options):
+        result = selectors.review_queue_page(actor=reviewer, filters=failed, **options)
+        return {claim.pk for claim, _sla in result.rows}
+
+    assert listed() == set()
+    # Time passes: the subscription has ended, the PoE is past its age limit.
+    assert listed(today=timezone.localdate() + datetime.timedelta(days=4)) == {bizapps.pk}
+    assert listed(today=timezone.localdate() + datetime.timedelta(days=400)) == {
+        fine.pk,
+        bizapps.pk,
+    }
+    # What decides is the stored flag, not a check re-run per claim.
+    Claim.objects.filter(pk=fine.pk).update(poe_signed_on=None)
+    assert listed() == {fine.pk}
+
+
+@pytest.mark.parametrize("ends", ["withdrawn", "revoked"])
+def test_conflict_flag_follows_the_unit_holder(reviewer, django_capture_on_commit_callbacks, ends):
+    tenant = customer_tenant()
+    waiting = submitted_claim(partner_user(), tenant, products=["teams"])
+    rival = submitted_claim(partner_user(), tenant, products=["teams", "intune"])
+    conflicts = selectors.QueueFilters(conflict=True)
+
+    def listed():
+        result = selectors.review_queue_page(actor=reviewer, filters=conflicts)
+        return [claim.pk for claim, _sla in result.rows]
+
+    assert listed() == []
+    # Another partner gains the unit: both claims still asking for it now conflict.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.claim_approve(actor=reviewer, claim=rival)
+    assert listed() == [waiting.pk]
+    association = rival.associations.get(product__code="teams")
+    with django_capture_on_commit_callbacks(execute=True):
+        if ends == "withdrawn":
+            services.association_withdraw(
+                actor=rival.created_by, association=association, reason="Customer left."
+            )
+        else:
+            services.association_revoke(
+                actor=operator_user(OperatorRole.PROGRAM_ADMIN),
+                association=association,
+                reason="Fraud.",
+            )
+    assert listed() == []
+
+
+def test_a_claim_submitted_against_a_holder_is_flagged_at_submission(reviewer):
+    tenant = customer_tenant()
+    holder = submitted_claim(partner_user(), tenant, products=["teams"])
+    services.claim_approve(actor=reviewer, claim=holder)
+    late = submitted_claim(partner_user(), tenant, products=["teams"])
+    late.refresh_from_db()
+    assert late.has_conflict is True
 
 
 @pytest.mark.parametrize(

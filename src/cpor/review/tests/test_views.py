@@ -1,6 +1,7 @@
 """The reviewer's pages: queue, review screen, decisions, notes and PoE files."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -18,6 +19,7 @@ from cpor.claims.models import (
     PoEType,
 )
 from cpor.claims.selectors import claim_history
+from cpor.review import selectors
 from cpor.testing.factories import (
     SubscriptionFactory,
     UserFactory,
@@ -63,7 +65,7 @@ def test_queue_lists_claims_awaiting_a_decision_oldest_first(reviewer_client, re
 
     assert response.status_code == 200
     assert queue_ids(response) == [first.pk, second.pk, third.pk, rejected.pk]
-    counts = response.context["counts"]
+    counts = {name: count.count for name, count in response.context["counts"].items()}
     assert counts["submitted"] == 2
     assert counts["in_review"] == 1
     assert counts["disputed"] == 1
@@ -79,7 +81,7 @@ def test_queue_flags_a_conflict_when_another_partner_holds_a_unit(reviewer_clien
     free = submitted_claim(partner_user(), tenant, products=["purview"])
 
     response = reviewer_client.get(reverse("review:queue"))
-    flags = {claim.pk: claim.has_conflict for claim, _sla in response.context["rows"]}
+    flags = {claim.pk: claim.conflict_flag for claim, _sla in response.context["rows"]}
     assert flags == {rival.pk: True, free.pk: False}
     assert b"Conflict" in response.content
 
@@ -101,10 +103,27 @@ def test_queue_flags_a_subscription_conflict(reviewer_client, reviewer):
     assert queue_ids(response) == [rival.pk]
 
 
-def test_queue_flags_failed_checks_from_sql(reviewer_client):
+def test_queue_flags_and_filters_failed_checks(reviewer_client):
     fine = submitted_claim()
     old_poe = submitted_claim(signed_on=timezone.localdate() - datetime.timedelta(days=30))
+    # A program admin shortens the PoE age limit after submission: the filter follows.
     Engagement.objects.filter(code="modern_work_security_usage").update(poe_max_age_days=20)
+    away = submitted_claim()
+    away.location.active = False
+    away.location.save()
+
+    response = reviewer_client.get(reverse("review:queue"))
+    rows = {claim.pk: claim for claim, _sla in response.context["rows"]}
+    assert (rows[fine.pk].poe_flag, rows[fine.pk].location_flag) == (False, False)
+    assert rows[old_poe.pk].poe_flag is True
+    assert rows[away.pk].location_flag is True
+    failed = reviewer_client.get(reverse("review:queue"), {"failed_checks": "on"})
+    assert set(queue_ids(failed)) == {old_poe.pk, away.pk}
+
+
+def test_queue_row_still_flags_a_subscription_changed_after_submission(reviewer_client):
+    """The filter reads what was stored at the last check; the row's own flags are
+    computed live, so the reviewer still sees an import that ended the subscription."""
     tenant = customer_tenant()
     subscription = SubscriptionFactory(tenant=tenant)
     ended = submitted_claim(
@@ -112,14 +131,8 @@ def test_queue_flags_failed_checks_from_sql(reviewer_client):
     )
     subscription.ends_on = timezone.localdate() - datetime.timedelta(days=1)
     subscription.save()
-
-    response = reviewer_client.get(reverse("review:queue"))
-    rows = {claim.pk: claim for claim, _sla in response.context["rows"]}
-    assert (rows[fine.pk].poe_flag, rows[fine.pk].unit_flag) == (False, False)
-    assert rows[old_poe.pk].poe_flag is True
+    rows = {c.pk: c for c, _sla in reviewer_client.get(reverse("review:queue")).context["rows"]}
     assert rows[ended.pk].unit_flag is True
-    failed = reviewer_client.get(reverse("review:queue"), {"failed_checks": "on"})
-    assert set(queue_ids(failed)) == {old_poe.pk, ended.pk}
 
 
 def test_queue_filters_by_status_engagement_area_text_and_assignee(reviewer_client, reviewer):
@@ -175,11 +188,39 @@ def test_queue_opens_in_a_bounded_number_of_queries(
         )
         if i % 2:
             services.claim_start_review(actor=reviewer, claim=claim)
-    # session, user, counts, filter choices (2), page IDs, engagements, the page's rows,
-    # settings, the navigation's membership and customer look-ups: the same at any size.
-    with django_assert_max_num_queries(11):
+    # session, user, five bounded counts, filter choices (2), engagements, the page's
+    # rows, settings, the navigation's membership and customer look-ups: the same at
+    # any size, on any page.
+    with django_assert_max_num_queries(15):
         response = reviewer_client.get(reverse("review:queue"), {"q": "", "conflict": ""})
     assert len(response.context["rows"]) == size
+
+
+def test_queue_pages_by_links_and_counts_exactly_on_demand(reviewer_client, monkeypatch):
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
+    monkeypatch.setattr(selectors, "QUEUE_COUNT_LIMIT", 2)
+    claims = [submitted_claim() for _ in range(5)]
+    url = reverse("review:queue")
+    seen, query = [], "?engagement=modern_work_security_usage"
+    while query:
+        response = reviewer_client.get(url + query)
+        assert response.status_code == 200
+        seen += queue_ids(response)
+        found = re.search(r'rel="next" href="([^"]+)"', response.content.decode())
+        query = found and found.group(1).replace("&amp;", "&")
+    assert seen == [claim.pk for claim in claims]
+    body = reviewer_client.get(url, {"engagement": "modern_work_security_usage"}).content
+    assert "More than 2 claims await a decision." in body.decode()
+    exact = reviewer_client.get(url, {"engagement": "modern_work_security_usage", "count": "exact"})
+    assert "5 claims await a decision." in exact.content.decode()
+
+
+def test_queue_answers_a_tampered_cursor_with_400_and_the_first_page(reviewer_client):
+    claim = submitted_claim()
+    response = reviewer_client.get(reverse("review:queue"), {"cursor": "WyJiIiwxXQ"})
+    assert response.status_code == 400
+    assert "This page link is not valid" in response.content.decode()
+    assert queue_ids(response) == [claim.pk]
 
 
 def test_assign_to_me_takes_the_claim_into_review(reviewer_client, reviewer):

@@ -1,0 +1,132 @@
+"""The claim list's reads: keyset pages in every sort, bounded counts, search, scope."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from cpor.claims import selectors, services
+from cpor.claims.models import Claim
+from cpor.keyset import InvalidCursor, encode_cursor
+from cpor.testing.factories import (
+    claim_input,
+    customer_tenant,
+    partner_user,
+    submitted_claim,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _drafts(partner, names, tenant=None):
+    tenant = tenant or customer_tenant()
+    return [
+        services.claim_create(actor=partner, data=claim_input(partner, tenant, name=name))
+        for name in names
+    ]
+
+
+@pytest.fixture
+def ties(partner):
+    """Seven claims whose sort keys tie: three share a name, four share a creation time,
+    so only the tie-breaker on id keeps pages apart."""
+    claims = _drafts(partner, ["Delta", "Alpha", "Delta", "Bravo", "Delta", "Alpha", "Echo"])
+    moment = timezone.now() - datetime.timedelta(days=1)
+    Claim.objects.filter(pk__in=[c.pk for c in claims[:4]]).update(created_at=moment)
+    submitted_claim(partner_user(), name="Delta")  # another partner's: never listed
+    return claims
+
+
+def _walk_forward(actor, sort, size):
+    pages, cursor = [], None
+    while True:
+        page = selectors.claim_list_page(actor=actor, sort=sort, cursor=cursor, size=size)
+        pages.append([claim.pk for claim in page.rows])
+        if not page.has_next:
+            return pages, page
+        cursor = page.next_cursor
+
+
+@pytest.mark.parametrize(
+    "sort", [*selectors.CLAIM_SORTS, *(f"-{s}" for s in selectors.CLAIM_SORTS)]
+)
+def test_pages_cover_every_claim_once_in_every_sort(partner, ties, sort):
+    expected = [claim.pk for claim in selectors.claim_list_page_rows(actor=partner, sort=sort)]
+    assert sorted(expected) == sorted(claim.pk for claim in ties)
+
+    pages, last = _walk_forward(partner, sort, size=3)
+    assert [pk for page in pages for pk in page] == expected  # no gap, no duplicate
+    assert [len(page) for page in pages] == [3, 3, 1]
+
+    # Walking back from the last page gives the same pages in reverse.
+    back, page = [], last
+    while page.has_previous:
+        page = selectors.claim_list_page(
+            actor=partner, sort=sort, cursor=page.previous_cursor, size=3
+        )
+        back.append([claim.pk for claim in page.rows])
+    assert back == pages[:-1][::-1]
+
+
+def test_a_draft_without_submission_date_sorts_last_either_way(partner):
+    draft = _drafts(partner, ["Draft"])[0]
+    sent = submitted_claim(partner, name="Sent")
+    for sort in ("submitted", "-submitted"):
+        pages, _last = _walk_forward(partner, sort, size=1)
+        assert pages == [[sent.pk], [draft.pk]]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not base64 at all!",
+        "W10",  # []
+        encode_cursor("a", selectors.claim_sort_keys("name")[:1], Claim(name="x")),  # too short
+        "WyJhIixbIngiLCJvbmUiXV0",  # ["a",["x","one"]]: the id is not a number
+        "WyJ6IixbIngiLDFdXQ",  # ["z",["x",1]]: no such direction
+    ],
+)
+def test_a_tampered_cursor_is_refused(partner, cursor):
+    with pytest.raises(InvalidCursor) as refused:
+        selectors.claim_list_page(actor=partner, sort="name", cursor=cursor)
+    assert refused.value.field == "cursor"
+
+
+def test_counts_stop_at_the_limit_unless_the_exact_count_is_asked(partner, ties, monkeypatch):
+    monkeypatch.setattr(selectors, "CLAIM_COUNT_LIMIT", 5)
+    assert selectors.claim_list_count(actor=partner) == (5, True)
+    assert selectors.claim_list_count(actor=partner, exact=True) == (7, False)
+    assert selectors.claim_list_count(actor=partner_user()) == (0, False)
+
+
+def test_search_finds_claims_by_claim_name_and_customer_name(partner, monkeypatch):
+    harbor = customer_tenant()
+    harbor.name = "Harbor Foods"
+    harbor.save()
+    by_customer = _drafts(partner, ["Teams rollout"], tenant=harbor)[0]
+    by_name = _drafts(partner, ["Harbor pilot"])[0]
+    _drafts(partner, ["Unrelated"])
+    submitted_claim(partner_user(), harbor, name="Harbor elsewhere")  # another partner's
+    filters = selectors.ClaimFilters(text="harbor")
+
+    def found():
+        return {c.pk for c in selectors.claim_list_page(actor=partner, filters=filters).rows}
+
+    assert found() == {by_customer.pk, by_name.pk}
+    # A term so common that its customers are not listed by id: the same claims.
+    monkeypatch.setattr(selectors, "SEARCH_TENANT_IDS", 0)
+    assert found() == {by_customer.pk, by_name.pk}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")
+def test_search_uses_the_trigram_indexes_on_postgresql(partner):
+    """The indexes are on the very expression ``icontains`` compiles to, UPPER(col::text);
+    with sequential scans off, the planner must be able to use them."""
+    _drafts(partner, ["Harbor pilot"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        claims = Claim.objects.filter(name__icontains="harb").explain()
+        tenants = selectors.Tenant.objects.filter(name__icontains="harb").explain()
+    assert "claim_name_trgm" in claims
+    assert "tenant_name_trgm" in tenants

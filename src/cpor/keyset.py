@@ -1,0 +1,225 @@
+"""Keyset pagination for the web lists, and counts that stop early.
+
+A page is the rows just after (or just before) a row the reader saw, in a total order
+that ends on the primary key, so page 5,000 costs what the first page costs; OFFSET
+would read and discard every row before it. The position travels in the query string
+as an opaque cursor: the sort key values of that row, base64-encoded JSON. A cursor that
+does not decode into values of the sort's fields is refused with ``InvalidCursor``.
+
+Large lists never count every row: ``bounded_count`` counts up to a limit and says
+whether there are more ("more than 1,000 claims"); the exact total is asked for
+separately.
+"""
+
+import base64
+import binascii
+import datetime
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import F, Model, OrderBy, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from cpor.errors import DomainError
+
+AFTER, BEFORE = "a", "b"
+
+
+class InvalidCursor(DomainError):
+    def __init__(self) -> None:
+        super().__init__(
+            "invalid_cursor",
+            _("This page link is not valid (it may have been cut or edited)."),
+            field="cursor",
+        )
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of a list's order: an ORM path, its direction, and whether it may be
+    empty (empty values sort last in either direction)."""
+
+    path: str
+    descending: bool = False
+    nullable: bool = False
+
+    def order(self, *, reverse: bool = False) -> OrderBy:
+        descending = self.descending != reverse
+        expression = F(self.path)
+        if not self.nullable:
+            return expression.desc() if descending else expression.asc()
+        # Empty last in the list's order, so first when walking it backwards.
+        nulls = {"nulls_first": True} if reverse else {"nulls_last": True}
+        return expression.desc(**nulls) if descending else expression.asc(**nulls)
+
+
+@dataclass
+class KeysetPage:
+    rows: list[Any]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.previous_cursor is not None
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_next or self.has_previous
+
+
+def keyset_page(
+    queryset: QuerySet, keys: Sequence[SortKey], *, cursor: str | None, size: int
+) -> KeysetPage:
+    """One page of ``queryset`` in the order of ``keys`` (the last key must be unique,
+    normally ``pk``), starting after or ending before the row ``cursor`` names."""
+    direction, values = decode_cursor(cursor, keys, queryset.model) if cursor else (None, None)
+    if direction == BEFORE:
+        window = queryset.filter(_before(keys, values)).order_by(
+            *(key.order(reverse=True) for key in keys)
+        )
+        rows = list(window[: size + 1])
+        more_before = len(rows) > size
+        rows = rows[:size][::-1]
+        return KeysetPage(
+            rows,
+            next_cursor=encode_cursor(AFTER, keys, rows[-1]) if rows else None,
+            previous_cursor=encode_cursor(BEFORE, keys, rows[0]) if more_before else None,
+        )
+    if direction == AFTER:
+        queryset = queryset.filter(_after(keys, values))
+    rows = list(queryset.order_by(*(key.order() for key in keys))[: size + 1])
+    more_after = len(rows) > size
+    rows = rows[:size]
+    return KeysetPage(
+        rows,
+        next_cursor=encode_cursor(AFTER, keys, rows[-1]) if more_after else None,
+        previous_cursor=encode_cursor(BEFORE, keys, rows[0]) if direction and rows else None,
+    )
+
+
+def bounded_count(queryset: QuerySet, limit: int) -> tuple[int, bool]:
+    """How many rows, counting at most ``limit``: (count, whether there are more)."""
+    found = queryset.order_by().values("pk")[: limit + 1].count()
+    return min(found, limit), found > limit
+
+
+# ---------------------------------------------------------------------------
+# Conditions
+
+
+def _never() -> Q:
+    return Q(pk__in=[])
+
+
+def _past(key: SortKey, value: Any) -> Q:
+    """Rows strictly after ``value`` on this key alone."""
+    if value is None:
+        return _never()  # empty values come last
+    condition = Q(**{f"{key.path}__{'lt' if key.descending else 'gt'}": value})
+    return condition | Q(**{f"{key.path}__isnull": True}) if key.nullable else condition
+
+
+def _ahead(key: SortKey, value: Any) -> Q:
+    """Rows strictly before ``value`` on this key alone."""
+    if value is None:
+        return Q(**{f"{key.path}__isnull": False})
+    return Q(**{f"{key.path}__{'gt' if key.descending else 'lt'}": value})
+
+
+def _same(key: SortKey, value: Any) -> Q:
+    return Q(**{f"{key.path}__isnull": True}) if value is None else Q(**{key.path: value})
+
+
+def _lexicographic(keys: Sequence[SortKey], values: Sequence[Any], beyond) -> Q:
+    condition, equal = _never(), Q()
+    for key, value in zip(keys, values, strict=True):
+        condition |= equal & beyond(key, value)
+        equal &= _same(key, value)
+    return condition
+
+
+def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> Q:
+    condition = _lexicographic(keys, values, _past)
+    first, value = keys[0], values[0]
+    if value is not None and not first.nullable:
+        # The same bound again as a plain range, so the database starts its index scan
+        # at the cursor instead of filtering every row before it.
+        condition &= Q(**{f"{first.path}__{'lte' if first.descending else 'gte'}": value})
+    return condition
+
+
+def _before(keys: Sequence[SortKey], values: Sequence[Any]) -> Q:
+    condition = _lexicographic(keys, values, _ahead)
+    first, value = keys[0], values[0]
+    if value is not None and not first.nullable:
+        condition &= Q(**{f"{first.path}__{'gte' if first.descending else 'lte'}": value})
+    return condition
+
+
+# ---------------------------------------------------------------------------
+# Cursors
+
+
+def _value_of(row: Model, path: str) -> Any:
+    value: Any = row
+    for part in path.split("__"):
+        value = getattr(value, part)
+        if value is None:
+            return None
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    return value
+
+
+def encode_cursor(direction: str, keys: Sequence[SortKey], row: Model) -> str:
+    payload = [direction, [_plain(_value_of(row, key.path)) for key in keys]]
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _field(model: type[Model], path: str):
+    parts = path.split("__")
+    for part in parts[:-1]:
+        model = model._meta.get_field(part).related_model
+    return model._meta.pk if parts[-1] == "pk" else model._meta.get_field(parts[-1])
+
+
+def decode_cursor(
+    cursor: str, keys: Sequence[SortKey], model: type[Model]
+) -> tuple[str, list[Any]]:
+    """(direction, values) from a cursor, each value checked against its field."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        direction, values = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError):
+        raise InvalidCursor() from None
+    if direction not in (AFTER, BEFORE) or not isinstance(values, list):
+        raise InvalidCursor()
+    if len(values) != len(keys):
+        raise InvalidCursor()
+    checked = []
+    for key, value in zip(keys, values, strict=True):
+        if value is None:
+            if not key.nullable:
+                raise InvalidCursor()
+            checked.append(None)
+            continue
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise InvalidCursor()
+        try:
+            checked.append(_field(model, key.path).to_python(value))
+        except (ValidationError, FieldDoesNotExist, TypeError, ValueError):
+            raise InvalidCursor() from None
+    return direction, checked

@@ -3,10 +3,16 @@
 No chart library and no CDN: bars for what is licensed, a line for the active users, a
 dashed line for the baseline. Every chart also has a ``<title>``, a ``<desc>`` and a
 data table beside it for screen readers.
+
+The geometry stays numeric: the template draws it with localisation off, because a
+coordinate written the Portuguese way (``192,0``) is not SVG. Labels, which people
+read, are formatted here in the active language.
 """
 
 import datetime
 from dataclasses import dataclass
+
+from django.utils.formats import number_format
 
 WIDTH = 640
 HEIGHT = 220
@@ -42,6 +48,10 @@ class Chart:
     plot_left: int
     plot_right: int
     plot_bottom: int
+
+
+def _label(value: int) -> str:
+    return number_format(value, force_grouping=True)
 
 
 def _nice_ceiling(value: float) -> int:
@@ -84,17 +94,17 @@ def usage_chart(
                     bar_y,
                     round(slot * 0.7, 1),
                     round(TOP + plot_height - bar_y, 1),
-                    f"{licensed[index]:,}",
+                    _label(licensed[index]),
                 )
             )
         if active[index] is not None:
             points.append(f"{centre},{y(active[index])}")
-            dots.append((centre, y(active[index]), f"{active[index]:,}"))
+            dots.append((centre, y(active[index]), _label(active[index])))
         if len(months) <= 12 or index % 3 == 0:
             labels.append((centre, month.strftime("%Y-%m")))
         if started is not None and month == started:
             marker_x = round(x, 1)
-    ticks = [Tick(y(top * step / 4), f"{int(top * step / 4):,}") for step in range(5)]
+    ticks = [Tick(y(top * step / 4), _label(int(top * step / 4))) for step in range(5)]
     return Chart(
         width=WIDTH,
         height=HEIGHT,

@@ -56,3 +56,43 @@ def test_bad_or_missing_values_stop_the_start_up(env, message):
     result = settings_of(**env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def base_url_of(**env) -> str:
+    code = "import django; from django.conf import settings; print(settings.CPOR_BASE_URL)"
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("DATABASE_URL", "PORT", "CPOR_BASE_URL")
+    }
+    environment.update(DJANGO_SETTINGS_MODULE="cpor.settings", **env)
+    result = subprocess.run(  # noqa: S603 - our own interpreter and settings
+        [sys.executable, "-c", code],
+        cwd=ROOT / "src",
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        # `PORT=18801 make run`: the links in e-mails point at the port served.
+        ({"PORT": "18801"}, "http://127.0.0.1:18801"),
+        ({"PORT": "18801", "CPOR_BASE_URL": "https://cpor.example"}, "https://cpor.example"),
+    ],
+)
+def test_links_in_e_mails_follow_the_port_unless_the_base_url_is_set(env, expected):
+    assert base_url_of(**env) == expected
+
+
+def test_a_bad_port_stops_the_start_up():
+    result = settings_of(PORT="eighty")
+    assert result.returncode != 0
+    assert "PORT must be a whole number" in result.stderr

@@ -65,6 +65,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif env_bool("DATABASE_PREPARED_STATEMENTS", True):
+    # Parameters bound by the server, and a statement prepared on a connection once it
+    # has run twice there: PostgreSQL then plans each hot statement once per connection
+    # instead of on every run. Behind PgBouncer in transaction mode this needs
+    # PgBouncer >= 1.21 with max_prepared_statements > 0 (docs/architecture.md); turn
+    # it off for any other pooler.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=2
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -247,7 +256,9 @@ if _cache_url:
 # Without a broker (embedded) it is delivered in-process after commit and
 # `manage.py run_periodic` (cron) runs the periodic jobs; with CELERY_BROKER_URL a Celery
 # worker delivers it and Celery beat runs the jobs (docs: README, Configuration).
-CPOR_BASE_URL = env_str("CPOR_BASE_URL", "http://127.0.0.1:8000")
+# Links in e-mails point at the port `make run` serves (PORT) unless the public address
+# is given: behind a proxy or on another host, set CPOR_BASE_URL.
+CPOR_BASE_URL = env_str("CPOR_BASE_URL") or f"http://127.0.0.1:{env_int('PORT', 8000, minimum=1)}"
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or None
 CPOR_BACKGROUND = "celery" if CELERY_BROKER_URL else "inline"

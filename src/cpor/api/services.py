@@ -59,8 +59,10 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     prefix, _sep, secret = raw[len(TOKEN_PREFIX) :].partition("_")
     if not prefix or not secret:
         return None
+    # The token, its user and the user's membership and organisation (what every
+    # permission check asks next) in one query.
     token = (
-        ApiToken.objects.select_related("user")
+        ApiToken.objects.select_related("user__partner_membership__organisation")
         .filter(prefix=prefix, revoked_at__isnull=True)
         .first()
     )

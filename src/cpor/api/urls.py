@@ -12,6 +12,7 @@ v1 = [
     path("locations/", views.LocationListView.as_view(), name="locations"),
     path("claims/", views.ClaimListView.as_view(), name="claim-list"),
     path("claims/bulk/", views.ClaimBulkView.as_view(), name="claim-bulk"),
+    path("claims/file/", views.ClaimFileView.as_view(), name="claim-file"),
     path("claims/export/", views.ClaimExportView.as_view(), name="claim-export"),
     path("claims/<int:pk>/", views.ClaimDetailView.as_view(), name="claim-detail"),
     path("claims/<int:pk>/checks/", views.ClaimChecksView.as_view(), name="claim-checks"),

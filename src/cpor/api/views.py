@@ -1,7 +1,12 @@
 """The REST API (/api/v1/). Each view parses input, calls one service or selector and
 serialises the result; the rules and the permissions are the claims app's."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Prefetch
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -19,9 +24,10 @@ from cpor.api.parsers import CsvParser, LimitedJSONParser, LimitedMultiPartParse
 from cpor.api.services import webhook_endpoint_create, webhook_endpoint_delete
 from cpor.catalog.selectors import catalog_overview
 from cpor.claims import checks, selectors, services
-from cpor.claims.models import Association, Claim
+from cpor.claims.models import Association, Claim, ClaimLine
 from cpor.claims.permissions import partner_membership
 from cpor.claims.reasons import InfoRequestReason, RejectionReason
+from cpor.claims.services.history import claim_in_scope
 from cpor.consent import selectors as consent_selectors
 from cpor.consent import services as consent_services
 from cpor.errors import DomainError, PermissionDenied
@@ -46,10 +52,23 @@ class ApiView(IdempotentMixin, generics.GenericAPIView):
         # Only the browsable API asks, for its input form: always the empty input.
         return self.get_serializer_class()(context=self.get_serializer_context())
 
+    def handle_exception(self, exc):
+        # The services lock a claim within what the caller may see (``claim_in_scope``):
+        # any other claim does not exist for them.
+        if isinstance(exc, Claim.DoesNotExist):
+            exc = NotFound(_("No such claim."))
+        return super().handle_exception(exc)
 
-def _claim(request, pk: int) -> Claim:
+
+# A claim's lines for its answer: one query for a claim or a whole page, with their
+# products and subscriptions.
+LINES = Prefetch("lines", queryset=ClaimLine.objects.select_related("product", "subscription"))
+
+
+def _claim(request, pk: int, *, lines: bool = False) -> Claim:
+    claims = selectors.claim_list(actor=request.user)
     try:
-        return selectors.claim_get(actor=request.user, pk=pk)
+        return (claims.prefetch_related(LINES) if lines else claims).get(pk=pk)
     except Claim.DoesNotExist:
         raise NotFound(_("No such claim.")) from None
 
@@ -67,15 +86,18 @@ def _parse(serializer_class, request, **kwargs):
     return serializer
 
 
-def _claim_body(claim: Claim) -> dict:
-    claim = (
-        Claim.objects.select_related(
-            "organisation", "location", "role__solution_area", "role__engagement", "tenant"
-        )
-        .prefetch_related("lines__product", "lines__subscription")
-        .get(pk=claim.pk)
-    )
-    return serializers.ClaimSerializer(claim).data
+@contextmanager
+def _acting_on(request, pk: int) -> Iterator[Claim]:
+    """The claim for a service to load and lock, once, if the caller may see it.
+
+    Services may refuse before they load the claim (a reviewer-only action, bad input);
+    on a claim the caller may not see, any refusal is a 404, as if it did not exist."""
+    try:
+        yield claim_in_scope(pk, actor=request.user)
+    except (DomainError, drf_serializers.ValidationError):
+        if not selectors.claim_list(actor=request.user).filter(pk=pk).exists():
+            raise NotFound(_("No such claim.")) from None
+        raise
 
 
 # ---------------------------------------------------------------------------
@@ -134,9 +156,9 @@ class ClaimListView(ApiView):
         params.is_valid(raise_exception=True)
         claims = selectors.claim_list(
             actor=request.user, filters=selectors.ClaimFilters(**params.validated_data)
-        ).prefetch_related("lines__product", "lines__subscription")
+        ).prefetch_related(LINES)
         page = self.paginate_queryset(claims)
-        return self.get_paginated_response(serializers.ClaimSerializer(page, many=True).data)
+        return self.get_paginated_response([serializers.claim_data(claim) for claim in page])
 
     @extend_schema(
         request=serializers.ClaimInputSerializer,
@@ -147,7 +169,60 @@ class ClaimListView(ApiView):
         """Create a draft claim (the Add customer wizard in one request)."""
         data = _parse(serializers.ClaimInputSerializer, request).to_claim_input()
         claim = services.claim_create(actor=request.user, data=data)
-        return Response(_claim_body(claim), status=status.HTTP_201_CREATED)
+        return Response(serializers.claim_data(claim), status=status.HTTP_201_CREATED)
+
+
+class ClaimFileView(ApiView):
+    """Create, give PoE and submit in one request: for integrators filing in bulk."""
+
+    parser_classes = [LimitedMultiPartParser]
+    input_serializer = serializers.ClaimFileSerializer
+
+    def dispatch(self, request, *args, **kwargs):
+        self.uncommitted_files: list[str] = []
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # Outside every transaction the outcome is known: a PoE file whose row did not
+            # commit (say the Idempotency-Key race rolled the request back) goes too.
+            if not transaction.get_connection().in_atomic_block:
+                _delete_files(self.uncommitted_files)
+
+    @extend_schema(
+        operation_id="claims_file",
+        request={"multipart/form-data": serializers.ClaimFileSerializer},
+        responses={201: serializers.ClaimSerializer},
+        tags=["claims"],
+    )
+    def post(self, request):
+        """File a claim: create it, store its PoE and submit it, in one transaction.
+
+        The body is multipart: the fields of POST /claims/ (``products`` or
+        ``subscription_ids`` repeated once per value), the PoE ``file`` with ``poe_type``,
+        ``signed_on``, ``signatory`` and ``description``, and ``confirmed`` (and
+        ``comments``) as for /submit/. The same rules apply as in those three steps; any
+        broken rule or failed check answers with its code and field, and nothing is
+        written, the PoE file included. The answer is the submitted claim.
+        """
+        form = _parse(serializers.ClaimFileSerializer, request)
+        actor = request.user
+        try:
+            with transaction.atomic():
+                claim = services.claim_create(actor=actor, data=form.to_claim_input())
+                proof = services.poe_add(actor=actor, claim=claim, **form.poe())
+                stored = proof.file.name
+                self.uncommitted_files.append(stored)
+                transaction.on_commit(lambda: self.uncommitted_files.remove(stored))
+                claim = services.claim_submit(actor=actor, claim=claim, **form.submission())
+        except BaseException:
+            _delete_files(self.uncommitted_files)
+            raise
+        return Response(serializers.claim_data(claim), status=status.HTTP_201_CREATED)
+
+
+def _delete_files(names: list[str]) -> None:
+    while names:
+        default_storage.delete(names.pop())
 
 
 class ClaimDetailView(ApiView):
@@ -155,7 +230,7 @@ class ClaimDetailView(ApiView):
 
     @extend_schema(responses=serializers.ClaimSerializer, tags=["claims"])
     def get(self, request, pk: int):
-        return Response(serializers.ClaimSerializer(_claim(request, pk)).data)
+        return Response(serializers.claim_data(_claim(request, pk, lines=True)))
 
     @extend_schema(
         request=serializers.ClaimInputSerializer,
@@ -164,10 +239,10 @@ class ClaimDetailView(ApiView):
     )
     def put(self, request, pk: int):
         """Replace a draft (in Action required only the contacts and PartnerID change)."""
-        claim = _claim(request, pk)
-        data = _parse(serializers.ClaimInputSerializer, request).to_claim_input()
-        claim = services.claim_update(actor=request.user, claim=claim, data=data)
-        return Response(_claim_body(claim))
+        with _acting_on(request, pk) as claim:
+            data = _parse(serializers.ClaimInputSerializer, request).to_claim_input()
+            claim = services.claim_update(actor=request.user, claim=claim, data=data)
+        return Response(serializers.claim_data(claim))
 
     @extend_schema(
         request=serializers.ClaimInputSerializer(partial=True),
@@ -180,12 +255,13 @@ class ClaimDetailView(ApiView):
         given = _parse(serializers.ClaimInputSerializer, request, partial=True).validated_data
         data = services.ClaimInput(**{**serializers.claim_input_of(claim), **given})
         claim = services.claim_update(actor=request.user, claim=claim, data=data)
-        return Response(_claim_body(claim))
+        return Response(serializers.claim_data(claim))
 
     @extend_schema(responses={204: None}, tags=["claims"])
     def delete(self, request, pk: int):
         """Delete a draft (and its PoE)."""
-        services.claim_delete(actor=request.user, claim=_claim(request, pk))
+        with _acting_on(request, pk) as claim:
+            services.claim_delete(actor=request.user, claim=claim)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -193,7 +269,7 @@ class ClaimChecksView(ApiView):
     @extend_schema(responses=serializers.ChecksSerializer, tags=["claims"])
     def get(self, request, pk: int):
         """Run the automated checks now; any fail blocks submission."""
-        results = checks.run_checks(_claim(request, pk))
+        results = checks.run_checks(_claim(request, pk, lines=True))
         return Response(
             {
                 "can_submit": not checks.failures(results),
@@ -214,10 +290,10 @@ class ClaimActionView(ApiView):
         raise NotImplementedError
 
     def post(self, request, pk: int):
-        claim = _claim(request, pk)
-        data = _parse(self.input_serializer, request).validated_data
-        claim = self.perform(request, claim, data)
-        return Response(_claim_body(claim))
+        with _acting_on(request, pk) as claim:
+            data = _parse(self.input_serializer, request).validated_data
+            claim = self.perform(request, claim, data)
+        return Response(serializers.claim_data(claim))
 
 
 def _action(name: str, input_serializer, doc: str, tag: str):
@@ -323,9 +399,9 @@ class ClaimNoteView(ApiView):
     )
     def post(self, request, pk: int):
         """Write an internal note (program staff; partners never see it)."""
-        claim = _claim(request, pk)
-        data = _parse(serializers.MessageSerializer, request).validated_data
-        event = services.claim_add_note(actor=request.user, claim=claim, **data)
+        with _acting_on(request, pk) as claim:
+            data = _parse(serializers.MessageSerializer, request).validated_data
+            event = services.claim_add_note(actor=request.user, claim=claim, **data)
         return Response(serializers.EventSerializer(event).data, status=status.HTTP_201_CREATED)
 
 
@@ -357,9 +433,9 @@ class ProofListView(ApiView):
     )
     def post(self, request, pk: int):
         """Upload a proof of execution (multipart: the file and its metadata)."""
-        claim = _claim(request, pk)
-        data = _parse(serializers.ProofUploadSerializer, request).validated_data
-        proof = services.poe_add(actor=request.user, claim=claim, **data)
+        with _acting_on(request, pk) as claim:
+            data = _parse(serializers.ProofUploadSerializer, request).validated_data
+            proof = services.poe_add(actor=request.user, claim=claim, **data)
         return Response(serializers.ProofSerializer(proof).data, status=status.HTTP_201_CREATED)
 
 

@@ -7,19 +7,29 @@ partner sees them before submitting and the reviewer sees them re-run on opening
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
+from django.db.models import Exists, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cpor.catalog.models import ClaimUnit
+from cpor.catalog.models import ClaimUnit, PurchaseChannel
 from cpor.claims import filetypes
-from cpor.claims.models import OPEN_STATUSES, Claim, ClaimLine, LineStatus
+from cpor.claims.models import (
+    HELD_STATUSES,
+    OPEN_STATUSES,
+    Association,
+    Claim,
+    ClaimLine,
+    LineStatus,
+    ProofOfExecution,
+)
 from cpor.claims.selectors import unit_filter
-from cpor.customers.models import TenantDomain
+from cpor.customers.models import Subscription, TenantAdminContact, TenantDomain
 
 
 class Outcome(models.TextChoices):
@@ -41,8 +51,11 @@ class CheckResult:
 
 
 def run_checks(claim: Claim, *, today: datetime.date | None = None) -> list[CheckResult]:
+    """Every check of the claim: what is loaded already (the claim, its relations and
+    lines) plus one query of flags about everything else."""
     today = today or timezone.localdate()
-    lines = list(claim.lines.select_related("product", "subscription"))
+    lines = _lines(claim)
+    flags = _flags(claim, lines, today)
     results: list[CheckResult] = []
     for check in (
         _location,
@@ -55,8 +68,80 @@ def run_checks(claim: Claim, *, today: datetime.date | None = None) -> list[Chec
         _open_claims,
         _conflicts,
     ):
-        results.extend(check(claim, lines, today))
+        results.extend(check(claim, lines, flags, today))
     return results
+
+
+def _lines(claim: Claim) -> list[ClaimLine]:
+    if "lines" in getattr(claim, "_prefetched_objects_cache", {}):
+        return list(claim.lines.all())
+    return list(claim.lines.select_related("product", "subscription"))
+
+
+def _flags(claim: Claim, lines: list[ClaimLine], today: datetime.date) -> dict[str, Any]:
+    """One query answering every question the checks ask the database; per-line flags
+    are named ``<flag>_<line id>``."""
+    tenant_id, organisation_id = claim.tenant_id, claim.organisation_id
+    proofs = ProofOfExecution.objects.filter(claim_id=claim.pk).order_by("-signed_on")
+    oldest_allowed = today - datetime.timedelta(days=claim.role.engagement.poe_max_age_days)
+    accepted = [file_type.content_type for file_type in filetypes.ACCEPTED]
+    domain = claim.customer_contact_email.rpartition("@")[2].lower()
+    flags: dict[str, Any] = {
+        "tenant_has_contact": Exists(TenantAdminContact.objects.filter(tenant_id=tenant_id)),
+        "tenant_has_domain": Exists(
+            TenantDomain.objects.filter(tenant_id=tenant_id, verified=True)
+        ),
+        "contact_domain_verified": Exists(
+            TenantDomain.objects.filter(tenant_id=tenant_id, domain=domain, verified=True)
+        ),
+        "newest_poe": Subquery(proofs.values("signed_on")[:1]),
+        "newest_valid_poe": Subquery(
+            proofs.filter(
+                content_type__in=accepted, signed_on__gte=oldest_allowed, signed_on__lte=today
+            ).values("signed_on")[:1]
+        ),
+    }
+    for line in lines:
+        unit = {
+            "tenant_id": tenant_id,
+            "product_id": line.product_id,
+            "subscription_id": line.subscription_id,
+        }
+        if line.subscription_id is None:
+            flags[f"licensed_{line.pk}"] = Exists(
+                Subscription.objects.filter(
+                    tenant_id=tenant_id,
+                    product_id=line.product_id,
+                    starts_on__lte=today,
+                    ends_on__gte=today,
+                )
+            )
+        else:
+            # The subscription as it is now (it may have ended since it was loaded).
+            subscription = Subscription.objects.filter(pk=line.subscription_id)
+            flags[f"other_tenant_{line.pk}"] = Exists(subscription.exclude(tenant_id=tenant_id))
+            flags[f"active_{line.pk}"] = Exists(
+                subscription.filter(starts_on__lte=today, ends_on__gte=today)
+            )
+            flags[f"channel_{line.pk}"] = Subquery(subscription.values("purchase_channel")[:1])
+        flags[f"open_claim_{line.pk}"] = Subquery(
+            ClaimLine.objects.filter(
+                unit_filter(**unit, prefix="claim__tenant_id"),
+                claim__organisation_id=organisation_id,
+                claim__status__in=OPEN_STATUSES,
+                status=LineStatus.PENDING,
+            )
+            .exclude(claim_id=claim.pk)
+            .order_by("pk")
+            .values("claim__name")[:1]
+        )
+        flags[f"held_by_other_{line.pk}"] = Exists(
+            Association.objects.filter(unit_filter(**unit), status__in=HELD_STATUSES).exclude(
+                organisation_id=organisation_id
+            )
+        )
+    # The flags need a one-row base to be selected from: the claim's own row.
+    return Claim.objects.filter(pk=claim.pk).order_by().values(**flags).get()
 
 
 def failures(results: Iterable[CheckResult]) -> list[CheckResult]:
@@ -67,7 +152,7 @@ def _ok(code: str, message: str) -> CheckResult:
     return CheckResult(code, Outcome.PASS, message)
 
 
-def _location(claim, lines, today):
+def _location(claim, lines, flags, today):
     location = claim.location
     if location.organisation_id != claim.organisation_id:
         yield CheckResult(
@@ -87,15 +172,26 @@ def _location(claim, lines, today):
         yield _ok("partner_id", _("PartnerID %s is an active location.") % location.partner_id)
 
 
-def _tenant(claim, lines, today):
-    yield _ok(
-        "tenant",
-        _("Tenant %(id)s (%(name)s) exists.")
-        % {"id": claim.tenant.tenant_id, "name": claim.tenant.name},
-    )
+def _tenant(claim, lines, flags, today):
+    # A tenant exists for the program when the customer directory can reach it: an
+    # admin contact or a verified domain, to tell of the claim and to decline it.
+    names = {"id": claim.tenant.tenant_id, "name": claim.tenant.name}
+    if flags["tenant_has_contact"] or flags["tenant_has_domain"]:
+        yield _ok("tenant", _("Tenant %(id)s (%(name)s) exists.") % names)
+    else:
+        yield CheckResult(
+            "tenant",
+            Outcome.FAIL,
+            _(
+                "Tenant %(id)s (%(name)s) is not in the customer directory: it has no admin "
+                "contact and no verified domain."
+            )
+            % names,
+            "tenant_id",
+        )
 
 
-def _role(claim, lines, today):
+def _role(claim, lines, flags, today):
     area_id = claim.role.solution_area_id
     wrong = [line.product.name for line in lines if line.product.solution_area_id != area_id]
     if wrong:
@@ -110,16 +206,11 @@ def _role(claim, lines, today):
         yield _ok("role", _("The partner role matches the solution area."))
 
 
-def _units(claim, lines, today):
+def _units(claim, lines, flags, today):
     engagement = claim.role.engagement
     if engagement.claim_unit == ClaimUnit.WORKLOAD:
-        licensed = set(
-            claim.tenant.subscriptions.filter(starts_on__lte=today, ends_on__gte=today).values_list(
-                "product_id", flat=True
-            )
-        )
         for line in lines:
-            if line.product_id in licensed:
+            if flags.get(f"licensed_{line.pk}"):
                 yield _ok("unit", _("%s is licensed by the tenant.") % line.product.name)
             else:
                 yield CheckResult(
@@ -130,30 +221,30 @@ def _units(claim, lines, today):
                 )
         return
     for line in lines:
-        subscription = line.subscription
-        label = f"{line.product.name} ({subscription.subscription_id})"
-        if subscription.tenant_id != claim.tenant_id:
+        label = f"{line.product.name} ({line.subscription.subscription_id})"
+        channel = flags[f"channel_{line.pk}"]
+        if flags[f"other_tenant_{line.pk}"]:
             yield CheckResult(
                 "unit",
                 Outcome.FAIL,
                 _("Subscription %s belongs to another tenant.") % label,
                 "subscription_ids",
             )
-        elif not subscription.is_active_on(today):
+        elif not flags[f"active_{line.pk}"]:
             yield CheckResult(
                 "unit",
                 Outcome.FAIL,
                 _("Subscription %s is not active today.") % label,
                 "subscription_ids",
             )
-        elif not engagement.allows_channel(subscription.purchase_channel):
+        elif not engagement.allows_channel(channel):
             yield CheckResult(
                 "unit",
                 Outcome.FAIL,
                 _("Subscription %(s)s was bought through %(c)s, which %(e)s does not accept.")
                 % {
                     "s": label,
-                    "c": subscription.get_purchase_channel_display(),
+                    "c": PurchaseChannel(channel).label,
                     "e": engagement.name,
                 },
                 "subscription_ids",
@@ -162,7 +253,7 @@ def _units(claim, lines, today):
             yield _ok("unit", _("Subscription %s is active and eligible.") % label)
 
 
-def _required_fields(claim, lines, today):
+def _required_fields(claim, lines, flags, today):
     missing = [
         field
         for field in (
@@ -203,36 +294,28 @@ def _required_fields(claim, lines, today):
         yield _ok("required_fields", _("Every required field is filled in."))
 
 
-def _poe(claim, lines, today):
-    proofs = list(claim.proofs.all())
-    if not proofs:
+def _poe(claim, lines, flags, today):
+    newest = flags["newest_poe"]
+    if newest is None:
         yield CheckResult("poe", Outcome.FAIL, _("Upload a proof of execution (PoE)."), "poe")
         return
-    accepted = {file_type.content_type for file_type in filetypes.ACCEPTED}
-    oldest_allowed = today - datetime.timedelta(days=claim.role.engagement.poe_max_age_days)
-    valid = [
-        proof
-        for proof in proofs
-        if proof.content_type in accepted and oldest_allowed <= proof.signed_on <= today
-    ]
-    if valid:
-        newest = max(proof.signed_on for proof in valid)
-        yield _ok("poe", _("PoE signed by the customer on %s.") % newest.isoformat())
+    newest_valid = flags["newest_valid_poe"]
+    if newest_valid is not None:
+        yield _ok("poe", _("PoE signed by the customer on %s.") % newest_valid.isoformat())
         return
-    newest = max(proofs, key=lambda proof: proof.signed_on)
-    if newest.signed_on > today:
-        message = _("The PoE is dated in the future (%s).") % newest.signed_on.isoformat()
+    if newest > today:
+        message = _("The PoE is dated in the future (%s).") % newest.isoformat()
     else:
         message = _("The PoE was signed on %(d)s, more than %(n)s days ago.") % {
-            "d": newest.signed_on.isoformat(),
+            "d": newest.isoformat(),
             "n": claim.role.engagement.poe_max_age_days,
         }
     yield CheckResult("poe", Outcome.FAIL, message, "poe")
 
 
-def _contact_domain(claim, lines, today):
+def _contact_domain(claim, lines, flags, today):
     domain = claim.customer_contact_email.rpartition("@")[2].lower()
-    if TenantDomain.objects.filter(tenant=claim.tenant, domain=domain, verified=True).exists():
+    if flags["contact_domain_verified"]:
         yield _ok("contact_domain", _("%s is a verified domain of the tenant.") % domain)
     else:
         yield CheckResult(
@@ -243,43 +326,25 @@ def _contact_domain(claim, lines, today):
         )
 
 
-def _open_claims(claim, lines, today):
+def _open_claims(claim, lines, flags, today):
     for line in lines:
-        others = ClaimLine.objects.filter(
-            unit_filter(
-                tenant_id=claim.tenant_id,
-                product_id=line.product_id,
-                subscription_id=line.subscription_id,
-                prefix="claim__tenant_id",
-            ),
-            claim__organisation_id=claim.organisation_id,
-            claim__status__in=OPEN_STATUSES,
-            status=LineStatus.PENDING,
-        ).exclude(claim_id=claim.pk)
-        other = others.select_related("claim").first()
-        if other is not None:
+        other_name = flags[f"open_claim_{line.pk}"]
+        if other_name is not None:
             yield CheckResult(
                 "open_claim",
                 Outcome.FAIL,
                 _("Your claim “%(c)s” already asks for %(u)s.")
-                % {"c": other.claim.name, "u": line.product.name},
+                % {"c": other_name, "u": line.product.name},
                 "products",
             )
             return
     yield _ok("open_claim", _("You have no other open claim for these units."))
 
 
-def _conflicts(claim, lines, today):
-    from cpor.claims.selectors import unit_holder
-
+def _conflicts(claim, lines, flags, today):
     conflict = False
     for line in lines:
-        holder = unit_holder(
-            tenant_id=claim.tenant_id,
-            product_id=line.product_id,
-            subscription_id=line.subscription_id,
-        )
-        if holder is not None and holder.organisation_id != claim.organisation_id:
+        if flags[f"held_by_other_{line.pk}"]:
             conflict = True
             yield CheckResult(
                 "conflict",

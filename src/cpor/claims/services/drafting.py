@@ -320,9 +320,14 @@ def _resolve(organisation: PartnerOrganisation, data: ClaimInput) -> _Resolved:
 
 
 def _write_lines(claim: Claim, units: list[tuple[Product, Subscription | None]]) -> None:
-    ClaimLine.objects.bulk_create(
+    lines = ClaimLine.objects.bulk_create(
         [ClaimLine(claim=claim, product=product, subscription=sub) for product, sub in units]
     )
+    # Keep the lines just written as if prefetched: the caller's answer lists them
+    # without reading them back.
+    written = ClaimLine.objects.filter(claim=claim)
+    written._result_cache, written._prefetch_done = lines, True
+    claim._prefetched_objects_cache = {"lines": written}
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@
 import datetime
 from collections.abc import Iterable, Sequence
 
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -12,7 +13,9 @@ from cpor.claims.models import (
     Association,
     Claim,
     ClaimEvent,
+    ClaimLine,
 )
+from cpor.claims.selectors import claim_list
 from cpor.errors import DomainError, illegal_transition
 from cpor.notifications.notices import claim_event_notify
 
@@ -67,11 +70,35 @@ def _record(
     return event
 
 
+# What a transition, its checks and its answer read from the claim: loaded with the lock.
+CLAIM_RELATED = ("organisation", "location", "tenant", "role__solution_area", "role__engagement")
+
+
 def _lock_claim(claim: Claim | int) -> Claim:
+    """Lock the claim's row and load what the transition and its answer need: one query
+    for the claim and its relations, one for its lines.
+
+    A claim reference from ``claim_in_scope`` is locked only within what its caller may
+    see (``Claim.DoesNotExist`` otherwise: the API's 404), so the API reads the claim once
+    per action."""
     pk = claim.pk if isinstance(claim, Claim) else claim
+    viewer = getattr(claim, "_scope_actor", None)
+    claims = claim_list(actor=viewer) if viewer is not None else Claim.objects.all()
     return (
-        Claim.objects.select_for_update(of=("self",)).select_related("role__engagement").get(pk=pk)
+        claims.select_for_update(of=("self",))
+        .select_related(*CLAIM_RELATED)
+        .prefetch_related(
+            Prefetch("lines", queryset=ClaimLine.objects.select_related("product", "subscription"))
+        )
+        .get(pk=pk)
     )
+
+
+def claim_in_scope(pk: int, *, actor: User) -> Claim:
+    """A reference to claim ``pk`` that the services lock only if ``actor`` may see it."""
+    claim = Claim(pk=pk)
+    claim._scope_actor = actor
+    return claim
 
 
 def _move(

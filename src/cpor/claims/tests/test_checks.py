@@ -3,16 +3,21 @@
 import datetime
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cpor.catalog.models import PurchaseChannel
 from cpor.claims import services
 from cpor.claims.checks import Outcome, run_checks
 from cpor.claims.models import Claim
+from cpor.claims.services import ValidationFailed
+from cpor.claims.services.history import _lock_claim
 from cpor.customers.models import Subscription
 from cpor.partners.models import PartnerLocation
 from cpor.testing.factories import (
     SubscriptionFactory,
+    TenantDomainFactory,
     add_poe,
     claim_input,
     partner_user,
@@ -110,3 +115,56 @@ def test_conflict_with_another_partner_is_a_warning_that_names_no_partner(
 def test_same_partner_open_claim_fails(partner, tenant):
     submitted_claim(partner, tenant)
     assert outcomes(draft(partner, tenant))["open_claim"] == Outcome.FAIL
+
+
+def test_a_tenant_the_directory_cannot_reach_fails(partner, tenant):
+    claim = draft(partner, tenant)
+    assert outcomes(claim)["tenant"] == Outcome.PASS
+    # An admin contact alone, or a verified domain alone, is enough.
+    tenant.domains.all().delete()
+    assert outcomes(claim)["tenant"] == Outcome.PASS
+    TenantDomainFactory(tenant=tenant, verified=True)
+    tenant.admin_contacts.all().delete()
+    assert outcomes(claim)["tenant"] == Outcome.PASS
+    # Neither: nobody could be told of the claim or decline it.
+    tenant.domains.update(verified=False)
+    failed = [result for result in run_checks(claim) if result.code == "tenant"]
+    assert [(r.outcome, r.field) for r in failed] == [(Outcome.FAIL, "tenant_id")]
+    assert str(tenant.tenant_id) in failed[0].message
+    with pytest.raises(ValidationFailed) as refused:
+        services.claim_submit(actor=partner, claim=claim, confirmed=True)
+    assert "check_tenant" in {error.code for error in refused.value.errors}
+
+
+def test_every_check_is_one_query_once_the_claim_is_loaded(partner, reviewer, tenant):
+    services.claim_approve(actor=reviewer, claim=submitted_claim(partner_user(), tenant))
+    claim = draft(partner, tenant, products=["teams", "intune", "onedrive"])
+    with transaction.atomic():
+        locked = _lock_claim(claim)
+        with CaptureQueriesContext(connection) as captured:
+            results = run_checks(locked)
+    assert len(captured) == 1
+    assert {r.code for r in results if r.outcome == Outcome.WARNING} == {"unit", "conflict"}
+
+
+def test_the_checks_answer_as_before_for_each_kind_of_result(partner, reviewer, tenant):
+    """The messages the partner reads, one claim per outcome the flags decide."""
+    holder = partner_user()
+    services.claim_approve(actor=reviewer, claim=submitted_claim(holder, tenant))
+    other = submitted_claim(partner, tenant, products=["intune"])
+    claim = services.claim_create(
+        actor=partner, data=claim_input(partner, tenant, products=["teams", "intune"])
+    )
+    signed = timezone.localdate() - datetime.timedelta(days=3)
+    add_poe(partner, claim, signed_on=signed)
+    messages = {(r.code, r.outcome): r.message for r in run_checks(claim)}
+    assert messages[("poe", Outcome.PASS)] == f"PoE signed by the customer on {signed}."
+    assert messages[("open_claim", Outcome.FAIL)] == (
+        f"Your claim “{other.name}” already asks for Microsoft Intune."
+    )
+    assert messages[("conflict", Outcome.WARNING)] == (
+        "Another partner holds Microsoft Teams: the claim with the most recent valid PoE wins."
+    )
+    assert (
+        messages[("tenant", Outcome.PASS)] == f"Tenant {tenant.tenant_id} ({tenant.name}) exists."
+    )

@@ -127,12 +127,8 @@ def claim_approve(
     claim = _lock_claim(claim)
     if claim.status not in AWAITING_DECISION:
         raise illegal_transition(_("claim"), _("approved"), claim.get_status_display())
-    pending = {
-        line.pk: line
-        for line in claim.lines.select_related("product", "subscription").filter(
-            status=LineStatus.PENDING
-        )
-    }
+    lines = list(claim.lines.all())  # loaded with the lock
+    pending = {line.pk: line for line in lines if line.status == LineStatus.PENDING}
     if not pending:
         raise DomainError(
             "no_pending_lines", _("Every line of this claim was declined."), field="line_ids"
@@ -151,7 +147,7 @@ def claim_approve(
 
     now = timezone.now()
     engagement = claim.role.engagement
-    newcomer_poe = latest_poe_date(claim)
+    newcomer_poe = _NewcomerPoE(claim)
     for line in chosen:
         _associate(
             claim=claim,
@@ -161,10 +157,14 @@ def claim_approve(
             notice_days=engagement.notice_period_days,
             newcomer_poe=newcomer_poe,
         )
-    ClaimLine.objects.filter(pk__in=[line.pk for line in chosen]).update(status=LineStatus.APPROVED)
-    not_chosen = [pk for pk in pending if pk not in {line.pk for line in chosen}]
+    chosen_ids = {line.pk for line in chosen}
+    ClaimLine.objects.filter(pk__in=chosen_ids).update(status=LineStatus.APPROVED)
+    not_chosen = [pk for pk in pending if pk not in chosen_ids]
     ClaimLine.objects.filter(pk__in=not_chosen).update(status=LineStatus.REJECTED)
-    partial = bool(not_chosen) or claim.lines.exclude(status=LineStatus.APPROVED).exists()
+    # Partial when a line is left out now, or was declined or rejected before.
+    partial = any(
+        line.pk not in chosen_ids and line.status != LineStatus.APPROVED for line in lines
+    )
     return _move(
         claim,
         ClaimStatus.PARTIALLY_APPROVED if partial else ClaimStatus.APPROVED,
@@ -177,6 +177,20 @@ def claim_approve(
     )
 
 
+class _NewcomerPoE:
+    """The approved claim's latest PoE date, read only if a holder has to be weighed."""
+
+    def __init__(self, claim: Claim) -> None:
+        self.claim = claim
+        self.read = False
+        self.day: datetime.date | None = None
+
+    def get(self) -> datetime.date | None:
+        if not self.read:
+            self.day, self.read = latest_poe_date(self.claim), True
+        return self.day
+
+
 def _associate(
     *,
     claim: Claim,
@@ -184,7 +198,7 @@ def _associate(
     actor: User,
     now: datetime.datetime,
     notice_days: int,
-    newcomer_poe: datetime.date | None,
+    newcomer_poe: _NewcomerPoE,
 ) -> Association:
     holders = list(
         Association.objects.select_for_update(of=("self",))
@@ -206,7 +220,8 @@ def _associate(
                 field="line_ids",
             )
         holder_poe = latest_poe_date(holder.claim)
-        if holder_poe is not None and (newcomer_poe is None or holder_poe >= newcomer_poe):
+        newcomer = newcomer_poe.get() if holder_poe is not None else None
+        if holder_poe is not None and (newcomer is None or holder_poe >= newcomer):
             raise DomainError(
                 "unit_held_with_newer_poe",
                 _("%(unit)s is held by another partner whose PoE (%(day)s) is as recent or newer.")
@@ -214,30 +229,29 @@ def _associate(
                 field="line_ids",
             )
     active_now = notice_days == 0
+    for holder in holders:
+        _end(
+            holder,
+            reason=EndReason.SUPERSEDED,
+            actor=actor,
+            now=now,
+            message=_("Superseded by a claim with more recent PoE."),
+        )
+    # No savepoint: a unique-index violation aborts the whole approval, which the
+    # DomainError raised here rolls back (the service's own atomic block).
     try:
-        with transaction.atomic():
-            for holder in holders:
-                _end(
-                    holder,
-                    reason=EndReason.SUPERSEDED,
-                    actor=actor,
-                    now=now,
-                    message=_("Superseded by a claim with more recent PoE."),
-                )
-            association = Association.objects.create(
-                claim=claim,
-                line=line,
-                organisation_id=claim.organisation_id,
-                tenant_id=claim.tenant_id,
-                product_id=line.product_id,
-                subscription_id=line.subscription_id,
-                status=AssociationStatus.ACTIVE
-                if active_now
-                else AssociationStatus.PENDING_CUSTOMER,
-                approved_at=now,
-                notice_ends_at=now + datetime.timedelta(days=notice_days),
-                activated_at=now if active_now else None,
-            )
+        association = Association.objects.create(
+            claim=claim,
+            line=line,
+            organisation_id=claim.organisation_id,
+            tenant_id=claim.tenant_id,
+            product_id=line.product_id,
+            subscription_id=line.subscription_id,
+            status=AssociationStatus.ACTIVE if active_now else AssociationStatus.PENDING_CUSTOMER,
+            approved_at=now,
+            notice_ends_at=now + datetime.timedelta(days=notice_days),
+            activated_at=now if active_now else None,
+        )
     except IntegrityError:
         raise DomainError(
             "unit_held",

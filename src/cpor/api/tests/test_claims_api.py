@@ -6,7 +6,8 @@ from django.utils import timezone
 from cpor.api.tests.conftest import claim_body
 from cpor.claims import services
 from cpor.claims.models import Claim, ClaimEvent, ClaimStatus, EventAction
-from cpor.testing.factories import SubscriptionFactory, add_poe, pdf_file, submitted_claim
+from cpor.errors import DomainError
+from cpor.testing.factories import SubscriptionFactory, pdf_file, submitted_claim
 
 pytestmark = pytest.mark.django_db
 
@@ -252,8 +253,20 @@ def test_every_write_is_in_the_history(clients, customer):
 
 
 def test_add_poe_to_approved_claim_protects_the_association(clients, customer, people):
-    claim = submitted_claim(people["incentives_admin"], customer)
+    today = timezone.localdate()
+    holder = people["incentives_admin"]
+    claim = submitted_claim(holder, customer, signed_on=today - datetime.timedelta(days=60))
     services.claim_approve(actor=people["reviewer"], claim=claim)
-    add_poe(people["incentives_admin"], claim)
-    response = upload(clients["incentives_admin"], claim.pk)
-    assert response.status_code == 201
+    competitor = submitted_claim(
+        people["other_partner"], customer, signed_on=today - datetime.timedelta(days=20)
+    )
+    response = upload(clients["incentives_admin"], claim.pk)  # signed 5 days ago
+    assert response.status_code == 201, response.json()
+    # The holder's newer PoE now outweighs the competitor's: the unit stays with the holder.
+    with pytest.raises(DomainError) as refused:
+        services.claim_approve(actor=people["reviewer"], claim=competitor)
+    assert refused.value.code == "unit_held_with_newer_poe"
+    association = claim.associations.get()
+    assert association.is_held
+    competitor.refresh_from_db()
+    assert competitor.status == ClaimStatus.SUBMITTED

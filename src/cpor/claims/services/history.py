@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cpor.accounts.models import User
-from cpor.api.webhooks import queue_webhooks_for_event
+from cpor.claims import events
 from cpor.claims.models import (
     Association,
     Claim,
@@ -17,7 +17,6 @@ from cpor.claims.models import (
 )
 from cpor.claims.selectors import claim_list
 from cpor.errors import DomainError, illegal_transition
-from cpor.notifications.notices import claim_event_notify
 
 SYSTEM = "system"
 
@@ -64,9 +63,9 @@ def _record(
         actor_label=actor_label or ("" if actor else SYSTEM),
         at=at or timezone.now(),
     )
-    # Every history event is where notifications start: queued in this same transaction.
-    claim_event_notify(event=event)
-    queue_webhooks_for_event(event=event)
+    # Nothing else happens here: e-mails, webhooks and decline links are derived from
+    # the event after commit by the consumers this wakes.
+    events.announce()
     return event
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from cpor.catalog.models import PurchaseChannel, SolutionArea
 from cpor.claims import forms, services
 from cpor.errors import DomainError
+from cpor.forms import add_domain_error
 from cpor.testing.factories import LocationFactory, SubscriptionFactory, role
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +87,6 @@ def test_domain_errors_land_on_their_fields():
             DomainError("y", "Frozen", field="status"),
         ]
     )
-    forms.add_domain_error(form, failed)
+    add_domain_error(form, failed)
     assert "Bad e-mail" in form.errors["customer_contact_email"]
     assert "Frozen" in form.non_field_errors()

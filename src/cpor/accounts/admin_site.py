@@ -3,10 +3,37 @@
 The admin is the program admins' tool (SPEC §3: catalog, settings, partner onboarding,
 all read access). Their rights come from ``User.operator_role``, not from Django's
 per-model permissions, so no permission rows need to be granted or kept in step. The
-site itself still lets in only active ``is_staff`` users.
+site itself still lets in only active ``is_staff`` users, and it signs nobody in: its
+login page sends people to allauth's, the one flow with the second factor and the rate
+limits (``AdminSite``).
 """
 
-from django.http import HttpRequest
+from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+class AdminSite(admin.AdminSite):
+    """The project's admin site (installed as the default by ``accounts.apps``)."""
+
+    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        """Accept no credentials here: a password posted to the admin's own form would
+        skip the second factor and the lock-out of allauth's login."""
+        next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
+        if not url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            next_url = reverse("admin:index", current_app=self.name)
+        if not request.user.is_authenticated:
+            return redirect_to_login(next_url, login_url=reverse("account_login"))
+        if self.has_permission(request):
+            return HttpResponseRedirect(next_url)
+        # Signed in without admin rights: allauth would send them straight back here.
+        raise PermissionDenied
 
 
 def is_program_admin(user) -> bool:

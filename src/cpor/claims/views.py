@@ -100,10 +100,12 @@ STATUS_BADGES = {
 
 
 def _label_rows(claims: list[Claim]) -> None:
-    """Give each row its translated labels, translating each distinct name once per page
-    rather than once per row."""
+    """Give each row what it shows, ready to print: labels translated once per distinct
+    name on the page rather than once per row, dates in the local time zone, the
+    detail link (the list's URL and the claim's number) without a URL reversal per row."""
     statuses = {value: str(label) for value, label in ClaimStatus.choices}
     names: dict[str, str] = {}
+    detail = reverse("claims:list")
     for claim in claims:
         claim.status_label = statuses.get(claim.status, claim.status)
         claim.status_badge = STATUS_BADGES.get(claim.status, "text-bg-light border")
@@ -114,6 +116,11 @@ def _label_rows(claims: list[Claim]) -> None:
             if name not in names:
                 names[name] = _(name)
             setattr(claim, attribute, names[name])
+        claim.url = f"{detail}{claim.pk}/"
+        claim.created_on = timezone.localdate(claim.created_at).isoformat()
+        claim.submitted_on = (
+            timezone.localdate(claim.submitted_at).isoformat() if claim.submitted_at else "—"
+        )
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:

@@ -1,30 +1,44 @@
-"""Benchmark: the partner's claim list page at a million claims, beside its own SQL run raw.
+"""Benchmark: the partner's claim list at 100,000 and at 1,000,000 claims, each page beside
+the best hand-written SQL for the same visible rows.
 
-Run with ``DATABASE_URL=postgres://… .venv/bin/python bench/bench_claim_list.py [N]``
-(N defaults to 1,000,000; ``--dry-run`` prints without writing the docs, ``--reuse``
-measures the database seeded by an earlier run again). It drops and
+Run with ``DATABASE_URL=postgres://… .venv/bin/python bench/bench_claim_list.py``
+(``--claims N`` for the large size, default 1,000,000; ``--small N`` for the size the
+growth is measured from, default 100,000, 0 to skip it; ``--reuse`` measures the
+database an earlier run seeded, at its current size only; ``--rounds R``). It drops and
 recreates a database called ``cpor_bench_claim_list`` on that server, seeds the demo and
-N generated claims with ``seed_demo``'s bulk generator, then renders /claims/ through
-Django's test client as a partner admin of the largest demo organisation. The baseline
-replays exactly the SQL statements the page ran, raw on the same connection, so the
-ratio is what Django, the ORM and the templates add on top of the database's own work.
-It writes its section of docs/performance.md (between its markers).
+generated claims with ``seed_demo``'s bulk generator (COPY), then renders /claims/
+through Django's test client as a partner admin of the largest demo organisation.
+
+Each case (first page, a deep page reached by cursor, a status filter, the sort by name,
+a common and a rare search term) alternates with its baseline, A B A B, and keeps the
+medians of time and of CPU per page (this process, and the PostgreSQL backend serving
+each side, from /proc). The baseline is one statement over psycopg that returns the
+same 50 rows in the same order with everything a row shows (its lines aggregated),
+keyset-paged and without any total; the page also runs the session, the filter
+choices, a count that stops at 1,000 and the action-required badge. The script checks
+that both sides list the same claims.
+
+Results go to bench/results/lists.json (rows of the web list; bench/bench_review.py
+adds the queue's) for bench/report.py.
 """
 
+import argparse
 import datetime
-import os
-import platform
-import statistics
-import sys
+import json
+import re
 import time
 from pathlib import Path
 
 import harness
+import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "cpor_bench_claim_list"
 CHUNK = 100_000
-RUNS = 7
+PAGE = 50
+DEEP_PAGE = 5_000  # the deep page the issue measured, reached by cursor
+PER_SAMPLE = 5  # pages per timed sample
+RESULTS_NAME = "lists"
 
 
 def setup_django(url: str) -> None:
@@ -38,166 +52,314 @@ def setup_django(url: str) -> None:
     }
 
 
-def seed(count: int) -> float:
+def seed_to(url: str, total: int, *, demo_seeded: bool) -> float:
+    """Generate claims until the database holds ``total``; the seconds it took."""
+    from cpor.claims.models import Claim
     from cpor.web import demo
 
     started = time.perf_counter()
-    demo.seed_demo()
-    done = 0
-    while done < count:
-        batch = min(CHUNK, count - done)
+    if not demo_seeded:
+        demo.seed_demo()
+    done = Claim.objects.count()
+    while done < total:
+        batch = min(CHUNK, total - done)
         demo.generate_claims(batch, seed=done)
         done += batch
-        print(f"  generated {done:,} claims ({time.perf_counter() - started:.0f} s)", flush=True)
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+        print(f"  {done:,} claims ({time.perf_counter() - started:.0f} s)", flush=True)
+    backfill_check_flags()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
     return time.perf_counter() - started
 
 
-def timed(call) -> float:
-    """The median of RUNS timings, after one warm-up run."""
-    call()
-    times = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def backfill_check_flags() -> None:
+    """The bulk generator writes claims without the services, so their stored check
+    flags are computed here as migration claims/0007 does for existing claims."""
+    import importlib
 
-
-def listed_count(path: str, user) -> int:
-    from django.test import RequestFactory
-
-    from cpor.claims.selectors import claim_list
-    from cpor.claims.views import _list_filters
-
-    request = RequestFactory().get(path)
-    return claim_list(actor=user, filters=_list_filters(request).filters()).count()
-
-
-def measure(path: str, user) -> tuple[float, float, int, int]:
-    """(page time, raw SQL time, queries, rows listed) for one page of the list."""
     from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
-    client = Client()
-    client.force_login(user)
+    migration = importlib.import_module("cpor.claims.migrations.0007_check_flags_and_search")
+    with connection.cursor() as cursor:
+        cursor.execute(migration.BACKFILL, {"today": datetime.date.today()})
+
+
+# ---------------------------------------------------------------------------
+# The best SQL for each visible page: the 50 rows with every column the table shows.
+
+ROWS_SQL = """
+SELECT c.id, c.name, c.status, c.created_at, c.submitted_at, t.name, t.tenant_id,
+       l.partner_id, r.name, a.name,
+       (SELECT string_agg(p.name || coalesce(' ' || s.subscription_id::text, ''), ', '
+                          ORDER BY cl.id)
+          FROM claims_claimline cl
+          JOIN catalog_product p ON p.id = cl.product_id
+          LEFT JOIN customers_subscription s ON s.id = cl.subscription_id
+         WHERE cl.claim_id = c.id) AS units
+  FROM claims_claim c
+  JOIN customers_tenant t ON t.id = c.tenant_id
+  JOIN partners_partnerlocation l ON l.id = c.location_id
+  JOIN catalog_partnerrole r ON r.id = c.role_id
+  JOIN catalog_solutionarea a ON a.id = r.solution_area_id
+ WHERE c.organisation_id = %(org)s {where}
+ ORDER BY {order}
+ LIMIT 51
+"""
+NEWEST = "c.created_at DESC, c.id DESC"
+BY_NAME = "c.name, c.id"
+COMMON_MATCH = (
+    " AND (upper(c.name) LIKE %(like)s OR upper(t.name) LIKE %(like)s OR l.partner_id = %(q)s)"
+)
+# A rare term: the trigram indexes find the few claims and customers, then a sort.
+RARE_MATCH = (
+    " AND (upper(c.name) LIKE %(like)s OR l.partner_id = %(q)s OR c.tenant_id = ANY(ARRAY("
+    "SELECT id FROM customers_tenant WHERE upper(name) LIKE %(like)s)))"
+)
+
+
+def cases(organisation_id: int, claims_in_organisation: int, rare_term: str) -> list[dict]:
+    """What to measure: the page's query string and the baseline's SQL and parameters."""
+    from cpor.claims.models import Claim
+    from cpor.claims.selectors import claim_sort_keys
+    from cpor.keyset import AFTER, encode_cursor
+
+    deep_rows = min(DEEP_PAGE, claims_in_organisation // PAGE // 2) * PAGE
+    deep_page = deep_rows // PAGE
+    # The last row of page deep_page - 1: the next page starts after it.
+    before = (
+        Claim.objects.filter(organisation_id=organisation_id)
+        .order_by("-created_at", "-id")
+        .only("created_at")[deep_rows - PAGE - 1]
+    )
+    cursor = encode_cursor(AFTER, claim_sort_keys("-created"), before)
+    org = {"org": organisation_id}
+    return [
+        {
+            "key": "first",
+            "label": "first page, newest first",
+            "query": {},
+            "sql": ROWS_SQL.format(where="", order=NEWEST),
+            "params": org,
+        },
+        {
+            "key": "deep",
+            "label": f"page {deep_page:,} (reached by cursor)",
+            "query": {"cursor": cursor},
+            "sql": ROWS_SQL.format(
+                where=" AND (c.created_at, c.id) < (%(at)s, %(id)s)", order=NEWEST
+            ),
+            "params": {**org, "at": before.created_at, "id": before.pk},
+        },
+        {
+            "key": "status",
+            "label": "filtered by status (approved)",
+            "query": {"status": "approved"},
+            "sql": ROWS_SQL.format(where=" AND c.status = 'approved'", order=NEWEST),
+            "params": org,
+        },
+        {
+            "key": "name",
+            "label": "sorted by name",
+            "query": {"sort": "name"},
+            "sql": ROWS_SQL.format(where="", order=BY_NAME),
+            "params": org,
+        },
+        {
+            "key": "search",
+            "label": "search, common term (“Harbor”)",
+            "query": {"q": "Harbor"},
+            "sql": ROWS_SQL.format(where=COMMON_MATCH, order=NEWEST),
+            "params": {**org, "q": "Harbor", "like": "%HARBOR%"},
+        },
+        {
+            "key": "search_rare",
+            "label": f"search, one customer's name (“{rare_term}”)",
+            "query": {"q": rare_term},
+            "sql": ROWS_SQL.format(where=RARE_MATCH, order=NEWEST),
+            "params": {**org, "q": rare_term, "like": f"%{rare_term.upper()}%"},
+        },
+    ]
+
+
+def measure_case(case: dict, client, sql_conn, rounds: int) -> tuple[harness.Usage, ...]:
+    from django.db import connection
+
+    django_backend = harness.backend_pid(connection)
+    sql_backend = harness.backend_pid(sql_conn)
 
     def page():
-        response = client.get(path)
+        response = client.get("/claims/", case["query"])
         assert response.status_code == 200, response.status_code
         return response
 
-    with CaptureQueriesContext(connection) as captured:
-        page()
-    statements = [query["sql"] for query in captured.captured_queries]
-    total = listed_count(path, user)
+    def sql():
+        with sql_conn.cursor() as cursor:
+            cursor.execute(case["sql"], case["params"])
+            return cursor.fetchall()
 
-    def raw():
-        with connection.cursor() as cursor:
-            for sql in statements:
-                cursor.execute(sql)
-                cursor.fetchall()
+    # The claims the page links to, in order (no test instrumentation of templates).
+    listed = [
+        int(pk) for pk in re.findall(r'<th scope="row"><a href="/claims/(\d+)/"', page().text)
+    ]
+    wanted = [row[0] for row in sql()][:PAGE]
+    if listed != wanted:
+        raise RuntimeError(f"{case['label']}: the page and the SQL list different claims")
 
-    return timed(page), timed(raw), len(statements), total
+    def repeated(fn):
+        # CPU time in /proc moves in 10 ms ticks: a sample is several pages.
+        def run():
+            for _ in range(PER_SAMPLE):
+                fn()
+
+        return run
+
+    a, b = harness.interleave(
+        harness.timed(repeated(page), pg_pids=[django_backend]),
+        harness.timed(repeated(sql), pg_pids=[sql_backend]),
+        rounds,
+        warmup=1,
+    )
+    return harness.median_usage(a).per(PER_SAMPLE), harness.median_usage(b).per(PER_SAMPLE)
 
 
-def main() -> None:
-    args = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
-    dry_run = "--dry-run" in sys.argv
-    reuse = "--reuse" in sys.argv  # measure an already seeded benchmark database again
-    count = int(args[0]) if args else 1_000_000
-    url = harness.bench_url(DB_NAME)
-    if not reuse:
-        harness.recreate_database(url)
-    setup_django(url)
-    if reuse:
-        seeding = float(os.environ.get("BENCH_SEED_SECONDS", "0"))
-    else:
-        print(f"Seeding {count:,} claims…", flush=True)
-        seeding = seed(count)
-
+def measure_size(url: str, rounds: int) -> dict:
+    """Every case at the database's current size: {key: (label, cpor, sql)}."""
     from django.db.models import Count
+    from django.test import Client
 
     from cpor.accounts.models import User
     from cpor.claims.models import Claim
     from cpor.partners.models import PartnerRoleName
 
-    organisation_id = (
-        Claim.objects.values("organisation_id")
-        .order_by()
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()["organisation_id"]
-    )
+    by_organisation = (
+        Claim.objects.values("organisation_id").order_by().annotate(n=Count("id")).order_by("-n")
+    ).first()
+    organisation_id = by_organisation["organisation_id"]
     user = User.objects.filter(
         partner_membership__organisation_id=organisation_id,
         partner_membership__role=PartnerRoleName.PARTNER_ADMIN,
     ).first()
-    total_claims = Claim.objects.count()
-    cases = [
-        ("first page, newest first", "/claims/"),
-        ("page 100", "/claims/?page=100"),
-        ("filtered by status (approved)", "/claims/?status=approved"),
-        ("sorted by name", "/claims/?sort=name"),
-        ("free-text search (“Harbor”)", "/claims/?q=Harbor"),
-    ]
+    rare_term = (
+        Claim.objects.filter(organisation_id=organisation_id)
+        .order_by("-id")
+        .values_list("tenant__name", flat=True)
+        .first()
+    )
+    client = Client()
+    client.force_login(user)
+    found = {"claims": Claim.objects.count(), "listed": by_organisation["n"]}
+    with psycopg.connect(url, autocommit=True) as sql_conn:
+        for case in cases(organisation_id, by_organisation["n"], rare_term):
+            cpor, sql = measure_case(case, client, sql_conn, rounds)
+            found[case["key"]] = (case["label"], cpor, sql)
+            show(case["label"], cpor, sql)
+    return found
+
+
+def show(label: str, cpor: harness.Usage, sql: harness.Usage) -> None:
+    print(
+        f"  {label}: {cpor.wall * 1000:.1f} ms (CPU {cpor.cpu_app * 1000:.1f} app + "
+        f"{cpor.cpu_pg * 1000:.1f} PostgreSQL) vs SQL {sql.wall * 1000:.1f} ms "
+        f"(CPU {sql.cpu_app * 1000:.1f} + {sql.cpu_pg * 1000:.1f}): "
+        f"{cpor.wall / sql.wall:.1f}x",
+        flush=True,
+    )
+
+
+PATHS = {"first": "web_list_first", "deep": "web_list_deep", "search": "search"}
+
+
+def _measured(size: dict) -> list[tuple[str, tuple]]:
+    return [(key, value) for key, value in size.items() if isinstance(value, tuple)]
+
+
+def result_rows(large: dict, small: dict | None, rounds: int) -> list[dict]:
+    size = f"{large['claims']:,} claims, {large['listed']:,} in the organisation"
+    how = (
+        f"/claims/ through Django's test client beside one psycopg statement returning the "
+        f"same 50 rows with their lines (keyset, no total); interleaved samples of "
+        f"{PER_SAMPLE} pages, median of {rounds}"
+    )
     rows = []
-    for label, path in cases:
-        page_time, raw_time, queries, listed = measure(path, user)
-        rows.append((label, listed, queries, page_time, raw_time))
-        print(f"  {label}: {page_time * 1000:.1f} ms vs {raw_time * 1000:.1f} ms raw", flush=True)
-
-    import django
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        pg_version = cursor.fetchone()[0].split()[0]
-    lines = [
-        "",
-        "## Claim list page (`bench/bench_claim_list.py`)",
-        "",
-        f"The partner's claim list (/claims/, 50 rows a page) rendered through Django's test "
-        f"client for a partner admin of the largest demo organisation, with {total_claims:,} "
-        f"claims in the database (seeded with `seed_demo --claims {count:,}` in "
-        f"{seeding:.0f} s). The baseline replays the exact SQL statements the page ran, raw "
-        f"on the same connection; the ratio is page time over raw SQL time (median of "
-        f"{RUNS} runs after a warm-up).",
-        "",
-        f"- Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"Django {django.get_version()}, PostgreSQL {pg_version}, all on one host.",
-        f"- Date: {datetime.date.today().isoformat()}.",
-        "",
-        "| list page | claims listed | SQL queries | page | raw SQL | ratio |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for label, listed, queries, page_time, raw_time in rows:
-        lines.append(
-            f"| {label} | {listed:,} | {queries} | {page_time * 1000:.1f} ms | "
-            f"{raw_time * 1000:.1f} ms | {page_time / raw_time:.1f}x |"
-        )
-    lines += [
-        "",
-        "Every case runs the same fixed number of queries whatever the page and the data size "
-        "(session, user, membership, the filter choices, the count, the action-required "
-        "badge, the page of claims with their role, area, tenant and PartnerID, and one query "
-        "for all the page's lines). The default order and the sort by name walk indexes of "
-        "the organisation's claims (migrations claims 0003 and 0005); the free-text search "
-        "(case-insensitive substring of the claim or customer name) scans them.",
-    ]
-    section = "\n".join(lines) + "\n"
-    print(section)
-    if dry_run:
-        return
-    harness.write_section(START, END, section)
+    for key, (label, cpor, sql) in _measured(large):
+        named = {} if key in PATHS else {"label": f"web claim list, {label}"}
+        path = PATHS.get(key, f"web_list_{key}")
+        rows.append(harness.row(path, cpor, sql, note=f"{label}; {size}; {how}.", **named))
+    if small:
+        for key in ("first", "deep"):
+            label, cpor, _sql = large[key]
+            _label, before, _ = small[key]
+            rows.append(
+                harness.row(
+                    "web_list_10x" if key == "first" else "web_list_10x_deep",
+                    cpor,
+                    before,
+                    note=f"{label}: the page at {large['claims']:,} claims beside the same "
+                    f"page at {small['claims']:,} (both CPOR); {how}.",
+                    **({} if key == "first" else {"label": "web claim list, 10x, deep page"}),
+                )
+            )
+        for key, (label, cpor, sql) in _measured(small):
+            rows.append(
+                harness.row(
+                    f"web_list_{key}_small",
+                    cpor,
+                    sql,
+                    label=f"web claim list at {small['claims']:,} claims, {label}",
+                    note=f"{label}; {small['claims']:,} claims, {small['listed']:,} in the "
+                    f"organisation; {how}.",
+                )
+            )
+    for item in rows:
+        item["cpor_ms"], item["baseline_ms"] = item["cpor"], item["baseline"]
+    return rows
 
 
-START = "<!-- bench/bench_claim_list.py: start -->"
-END = "<!-- bench/bench_claim_list.py: end -->"
+def record(rows: list[dict], note: str) -> Path:
+    """Replace this script's rows in bench/results/lists.json, keeping the queue's."""
+    target = harness.RESULTS / f"{RESULTS_NAME}.json"
+    kept = []
+    if target.exists():
+        # bench/bench_review.py's rows (the queue) stay; this script's are replaced.
+        previous = json.loads(target.read_text())["rows"]
+        kept = [item for item in previous if item["path"].startswith("review_queue")]
+    return harness.record_results(RESULTS_NAME, rows + kept, note=note)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--claims", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=100_000)
+    parser.add_argument("--reuse", action="store_true", help="measure the seeded database")
+    parser.add_argument("--rounds", type=int, default=9)
+    args = parser.parse_args()
+
+    url = harness.bench_url(DB_NAME)
+    if not args.reuse:
+        harness.recreate_database(url)
+    setup_django(url)
+    small = None
+    seeded = []
+    if not args.reuse:
+        demo_seeded = False
+        if args.small:
+            print(f"Seeding {args.small:,} claims…", flush=True)
+            seeded.append(seed_to(url, args.small, demo_seeded=False))
+            demo_seeded = True
+            print(f"Measuring at {args.small:,} claims…", flush=True)
+            small = measure_size(url, args.rounds)
+        print(f"Seeding up to {args.claims:,} claims…", flush=True)
+        seeded.append(seed_to(url, args.claims, demo_seeded=demo_seeded))
+    print("Measuring the large size…", flush=True)
+    large = measure_size(url, args.rounds)
+    rows = result_rows(large, small, args.rounds)
+    seeding = " + ".join(f"{s:.0f} s" for s in seeded) or "an earlier run"
+    path = record(
+        rows,
+        f"bench/bench_claim_list.py, database {DB_NAME}, seeded by seed_demo's bulk "
+        f"generator in {seeding}",
+    )
+    print(f"Wrote {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

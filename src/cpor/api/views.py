@@ -156,9 +156,13 @@ class ClaimListView(ApiView):
         params.is_valid(raise_exception=True)
         claims = selectors.claim_list(
             actor=request.user, filters=selectors.ClaimFilters(**params.validated_data)
-        ).prefetch_related(LINES)
-        page = self.paginate_queryset(claims)
-        return self.get_paginated_response([serializers.claim_data(claim) for claim in page])
+        )
+        # Rows, not model instances: one query for the page and one for its lines.
+        page = self.paginate_queryset(claims.values(*serializers.CLAIM_ROW))
+        lines = ClaimLine.objects.filter(claim_id__in=[row["id"] for row in page]).order_by("id")
+        return self.get_paginated_response(
+            serializers.claim_rows_data(page, list(lines.values_list(*serializers.LINE_ROW)))
+        )
 
     @extend_schema(
         request=serializers.ClaimInputSerializer,

@@ -172,3 +172,24 @@ def test_the_answer_built_from_memory_is_what_the_serializer_describes(manager, 
         expected = ClaimSerializer(claim).data
         assert list(claim_data(claim)) == list(expected)
         assert claim_data(claim) == expected
+
+
+def test_the_list_answers_each_claim_as_its_detail_does(manager, people):
+    from cpor.testing.factories import SubscriptionFactory
+
+    tenant = customer_tenant()
+    services.claim_create(
+        actor=manager.user,
+        data=_input(
+            manager.user,
+            tenant,
+            role="build_intent_advisor",
+            products=(),
+            subscriptions=[SubscriptionFactory(tenant=tenant)],
+        ),
+    )
+    submitted_claim(manager.user, tenant, products=["teams", "intune"])
+    page = manager.get(CLAIMS).json()["results"]
+    assert len(page) == 2
+    for listed in page:
+        assert manager.get(listed["url"]).json() == listed

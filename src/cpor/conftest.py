@@ -2,6 +2,16 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
+def language_reset():
+    """A request by a user who chose Portuguese leaves it active in the test's thread, as
+    Django's locale middleware does; the next test starts from the default again."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def test_settings(settings, tmp_path):
     """Each test stores PoE files in its own folder; passwords hash fast."""
     settings.MEDIA_ROOT = tmp_path / "private"

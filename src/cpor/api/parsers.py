@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.utils.translation import gettext as _
 from rest_framework import parsers
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ParseError
 
 from cpor.catalog.models import ProgramSettings
 
@@ -29,11 +29,46 @@ def _refuse_over(request, limit: int) -> None:
         )
 
 
+# No request body of the API nests deeper than a few levels. Deeper ones are refused
+# before any code walks them: the decoder and the idempotency fingerprint both recurse
+# once per level, so "[" x 50,000 (or even 500) would end in a RecursionError, a 500.
+MAX_JSON_DEPTH = 32
+
+
+class JsonTooDeep(ParseError):
+    default_code = "json_too_deep"
+
+
+def _too_deep() -> JsonTooDeep:
+    return JsonTooDeep(
+        _("The JSON body is nested more than %(limit)d levels deep.") % {"limit": MAX_JSON_DEPTH},
+        code="json_too_deep",
+    )
+
+
+def _deeper_than(data, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` levels (walked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 class LimitedJSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         request = parser_context["request"]
         _refuse_over(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-        return super().parse(stream, media_type, parser_context)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise _too_deep() from None
+        if isinstance(data, dict | list) and _deeper_than(data, MAX_JSON_DEPTH):
+            raise _too_deep()
+        return data
 
 
 class LimitedMultiPartParser(parsers.MultiPartParser):
@@ -55,6 +90,4 @@ class CsvParser(parsers.BaseParser):
         try:
             return raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            from rest_framework.exceptions import ParseError
-
             raise ParseError(_("The CSV must be UTF-8 encoded.")) from None

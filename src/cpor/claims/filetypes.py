@@ -1,6 +1,6 @@
 """Tell a PoE's real type from its content, never from its name."""
 
-import io
+import struct
 import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -78,7 +78,19 @@ def _check_docx(stream: BinaryIO, size: int) -> None:
                 raise DomainError(
                     "poe_encrypted", _("Encrypted documents cannot be reviewed."), field="file"
                 )
-    except (zipfile.BadZipFile, EOFError, io.UnsupportedOperation):
+    # A crafted or damaged zip fails in many ways while its directory is read: a name
+    # flagged as UTF-8 that is not (UnicodeDecodeError, a ValueError), offsets past the
+    # end (OSError, EOFError), short records (struct.error), an unknown zip version
+    # (NotImplementedError). None of them is a DOCX.
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        OSError,
+        ValueError,
+        struct.error,
+        NotImplementedError,
+    ):
         raise _not_accepted() from None
     finally:
         stream.seek(0)

@@ -4,7 +4,12 @@ import pytest
 
 from cpor.catalog.models import Product
 from cpor.customers.models import Tenant
-from cpor.testing.factories import SubscriptionFactory, TenantFactory, active_associations
+from cpor.testing.factories import (
+    AdminContactFactory,
+    SubscriptionFactory,
+    TenantFactory,
+    active_associations,
+)
 from cpor.usage.demo import BENCHMARK_TENANT_PREFIX, generate_usage
 from cpor.usage.models import SubscriptionUsage, WorkloadUsage
 
@@ -13,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def test_usage_for_licensed_and_associated_workloads_and_subscriptions(partner):
     tenant = TenantFactory(country="GB")
+    AdminContactFactory(tenant=tenant)  # a customer the program can tell, so claims pass
     SubscriptionFactory(tenant=tenant, product=Product.objects.get(code="intune"))
     SubscriptionFactory(tenant=tenant)  # Dynamics 365 Sales
     active_associations(partner, tenant, products=["teams"])

@@ -1,96 +1,78 @@
-"""Review benchmark: the queue with 100,000 pending claims, and decisions, beside raw SQL.
+"""Review benchmark: the queue at a million claims, and approvals posted to the review
+page, each beside the best hand-written SQL for the same result.
 
 Run with ``DATABASE_URL=postgres://… .venv/bin/python bench/bench_review.py``. It drops
 and recreates a database called ``cpor_bench_review`` on that server and works only
-there: migrate, ``seed_demo``, then 100,000 claims awaiting a decision (submitted, in
-review, disputed) from the bulk generator. It then times
+there: migrate, ``seed_demo``, then ``--claims`` claims (default 1,000,000) in the
+generator's usual status mix, a fifth of them awaiting a decision; their stored check
+flags are computed as migration claims/0007 does. ``--reuse NAME`` measures a database
+an earlier run (or bench/bench_claim_list.py) seeded instead.
 
-- the queue page (first page, a deep page, and the "failed checks" filter) through the
-  real view with Django's test client, counting queries, beside the same page fetched
-  with hand-written SQL over psycopg (count, counts per state, the page with its flags);
-- approvals posted to the review page, beside the rows one approval writes as raw SQL.
+- The queue (first page, a deep page reached by cursor, the "failed checks" filter)
+  through the real view with Django's test client, as a reviewer, interleaved A B A B
+  with one psycopg round trip of the best SQL for the same visible page: the bounded
+  counts of the badges and the 50 rows with their flags, keyset-paged, no exact total.
+  Medians of time and of CPU per page (this process and the PostgreSQL backend of each
+  side, from /proc). Both sides must list the same claims.
+- Approvals: ``POST /review/claims/<id>/approve/`` of submitted one-line claims,
+  interleaved by batch with bench/run.py's best SQL for one approval.
 
-It prints a markdown section and puts it in docs/performance.md between the markers
-``<!-- bench/bench_review.py: start -->`` and ``end`` (replacing an earlier run's
-section, keeping the rest of the file).
+Results: the queue's rows in bench/results/lists.json (beside the web list's), the
+approval's in bench/results/review.json, for bench/report.py.
 """
 
-import os
-import statistics
-import time
-from io import StringIO
+import argparse
+import json
+import re
 from pathlib import Path
 
 import harness
 import psycopg
+import run  # bench/run.py: the best SQL for one approval
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "cpor_bench_review"
-PENDING = int(os.environ.get("BENCH_REVIEW_CLAIMS", "100000"))
-REPEAT = 15
-DECISIONS = 200
-START, END = "<!-- bench/bench_review.py: start -->", "<!-- bench/bench_review.py: end -->"
+CHUNK = 100_000
+PER_SAMPLE = 5  # pages per timed sample: CPU in /proc moves in 10 ms ticks
+BROKER = "redis://127.0.0.1:6379/13"
+QUEUE = "('submitted', 'in_review', 'disputed')"
 
 
 def setup_django(url: str) -> None:
-    harness.setup_django(url)
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()  # the test client's host, e-mails kept in memory
-
-
-def seed() -> float:
-    from django.core.management import call_command
-
-    from cpor.claims.models import ClaimStatus
-    from cpor.web import demo
-
-    call_command("seed_demo", stdout=StringIO())
-    started = time.perf_counter()
-    demo.generate_claims(
-        PENDING,
-        mix={ClaimStatus.SUBMITTED: 6, ClaimStatus.IN_REVIEW: 3, ClaimStatus.DISPUTED: 1},
-        seed=4,
+    # As a production web process: Celery broker set, no worker, nothing in-process.
+    harness.setup_django(
+        url, env={"ALLOWED_HOSTS": "testserver,localhost", "CELERY_BROKER_URL": BROKER}
     )
-    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
-    return time.perf_counter() - started
+    from django.conf import settings
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
-def timed(call, repeat: int = REPEAT) -> float:
-    call()  # warm up
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+def seed(url: str, count: int) -> None:
+    import bench_claim_list
+
+    bench_claim_list.seed_to(url, count, demo_seeded=False)
 
 
 # ---------------------------------------------------------------------------
-# The queue
+# The queue: the best SQL for the visible page
 
+COUNTS_SQL = """
+SELECT {counts},
+       (SELECT count(*) FROM (SELECT 1 FROM claims_claim WHERE status = 'in_review'
+                                 AND assigned_reviewer_id = %(reviewer)s LIMIT 1001) m)
+""".format(
+    counts=", ".join(
+        f"(SELECT count(*) FROM (SELECT 1 FROM claims_claim WHERE status = '{status}' "
+        f"LIMIT 1001) {status})"
+        for status in ("submitted", "in_review", "disputed", "action_required")
+    )
+)
 
-def queue_view(client, query: str) -> tuple[float, int]:
-    from django.db import connection
-
-    def get():
-        response = client.get(f"/review/{query}")
-        assert response.status_code == 200, response.status_code
-
-    count = 0
-
-    def counter(execute, sql, params, many, context):
-        nonlocal count
-        count += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(counter):
-        get()
-    return timed(get), count
-
-
-QUEUE_PAGE_SQL = """
+PAGE_SQL = """
 SELECT c.id, c.name, c.status, c.submitted_at, c.updated_at, o.name, l.partner_id, t.name,
        e.name, u.email,
        (EXISTS (SELECT 1 FROM claims_claimline cl JOIN claims_association a
@@ -115,208 +97,253 @@ SELECT c.id, c.name, c.status, c.submitted_at, c.updated_at, o.name, l.partner_i
                        OR (jsonb_array_length(e.allowed_channels) > 0
                            AND NOT e.allowed_channels ? s.purchase_channel))) AS unit_flag,
        NOT l.active AS location_flag
-  FROM (SELECT id FROM claims_claim
-         WHERE status IN ('submitted', 'in_review', 'disputed')
-         ORDER BY submitted_at, id LIMIT 50 OFFSET %s) page
-  JOIN claims_claim c ON c.id = page.id
+  FROM claims_claim c
   JOIN partners_partnerorganisation o ON o.id = c.organisation_id
   JOIN partners_partnerlocation l ON l.id = c.location_id
   JOIN customers_tenant t ON t.id = c.tenant_id
   JOIN catalog_partnerrole r ON r.id = c.role_id
   JOIN catalog_engagement e ON e.id = r.engagement_id
   LEFT JOIN accounts_user u ON u.id = c.assigned_reviewer_id
+ WHERE c.status IN {queue} {where}
  ORDER BY c.submitted_at, c.id
+ LIMIT 51
+"""
+# The stored inputs of the time-bound checks against today's limits, or an inactive
+# PartnerID: what the "failed checks" filter lists.
+FAILING = """ AND (c.poe_signed_on IS NULL OR c.units_end_on < current_date
+      OR c.poe_signed_on < current_date - e.poe_max_age_days OR NOT l.active)"""
+FAILING_COUNT = f"""
+SELECT count(*) FROM (SELECT 1 FROM claims_claim c
+  JOIN partners_partnerlocation l ON l.id = c.location_id
+  JOIN catalog_partnerrole r ON r.id = c.role_id
+  JOIN catalog_engagement e ON e.id = r.engagement_id
+ WHERE c.status IN {QUEUE} {FAILING} LIMIT 1001) f
 """
 
 
-def queue_sql(cur, offset: int) -> None:
-    cur.execute(
-        "SELECT count(*) FROM claims_claim WHERE status IN ('submitted', 'in_review', 'disputed')"
+def queue_cases(pending: int) -> list[dict]:
+    from cpor.claims.models import Claim
+    from cpor.keyset import AFTER, encode_cursor
+    from cpor.review.selectors import QUEUE_KEYS
+
+    deep = pending // 2
+    before = (
+        Claim.objects.filter(status__in=["submitted", "in_review", "disputed"])
+        .order_by("submitted_at", "id")
+        .only("submitted_at")[deep - 1]
     )
-    cur.fetchone()
-    cur.execute(
-        "SELECT status, count(*) FROM claims_claim WHERE status IN "
-        "('submitted', 'in_review', 'disputed', 'action_required') GROUP BY status"
+    return [
+        {
+            "path": "review_queue_first",
+            "label": "review queue, first page",
+            "query": {},
+            "sql": [COUNTS_SQL, PAGE_SQL.format(queue=QUEUE, where="")],
+            "params": {},
+        },
+        {
+            "path": "review_queue_deep",
+            "label": f"review queue, page {deep // 50 + 1:,} (reached by cursor)",
+            "query": {"cursor": encode_cursor(AFTER, QUEUE_KEYS, before)},
+            "sql": [
+                COUNTS_SQL,
+                PAGE_SQL.format(
+                    queue=QUEUE, where=" AND (c.submitted_at, c.id) > (%(at)s, %(id)s)"
+                ),
+            ],
+            "params": {"at": before.submitted_at, "id": before.pk},
+        },
+        {
+            "path": "review_queue_failed_checks",
+            "label": "review queue, “failed checks only”",
+            "query": {"failed_checks": "on"},
+            "sql": [COUNTS_SQL, FAILING_COUNT, PAGE_SQL.format(queue=QUEUE, where=FAILING)],
+            "params": {},
+        },
+    ]
+
+
+def listed_ids(html: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'<th scope="row"><a href="/review/claims/(\d+)/"', html)]
+
+
+def measure_queue(case: dict, client, conn, reviewer_id: int, rounds: int):
+    from django.db import connection
+
+    django_backend = harness.backend_pid(connection)
+    sql_backend = harness.backend_pid(conn)
+    params = {**case["params"], "reviewer": reviewer_id}
+
+    def page():
+        response = client.get("/review/", case["query"])
+        assert response.status_code == 200, response.status_code
+        return response
+
+    def sql():
+        with conn.cursor() as cursor:
+            for statement in case["sql"]:
+                cursor.execute(statement, params)
+                rows = cursor.fetchall()
+        return rows
+
+    wanted = [row[0] for row in sql()][:50]
+    if listed_ids(page().text) != wanted:
+        raise RuntimeError(f"{case['label']}: the page and the SQL list different claims")
+
+    def repeated(fn):
+        def run_samples():
+            for _ in range(PER_SAMPLE):
+                fn()
+
+        return run_samples
+
+    a, b = harness.interleave(
+        harness.timed(repeated(page), pg_pids=[django_backend]),
+        harness.timed(repeated(sql), pg_pids=[sql_backend]),
+        rounds,
+        warmup=1,
     )
-    cur.fetchall()
-    cur.execute(QUEUE_PAGE_SQL, [offset])
-    assert len(cur.fetchall()) == 50
+    return harness.median_usage(a).per(PER_SAMPLE), harness.median_usage(b).per(PER_SAMPLE)
 
 
 # ---------------------------------------------------------------------------
-# Decisions
+# Approvals posted to the review page
 
 
-def submitted_ids(count: int, offset: int) -> list[int]:
-    from cpor.claims.models import Claim, ClaimStatus
+def measure_approvals(url: str, client, *, rounds: int, batch: int):
+    from django.db import connection
 
-    return list(
-        Claim.objects.filter(status=ClaimStatus.SUBMITTED, lines__subscription__isnull=True)
-        .order_by("submitted_at", "pk")
-        .values_list("pk", flat=True)[offset : offset + count]
-    )
-
-
-def approvals_view(client, claim_ids: list[int]) -> float:
+    from cpor.accounts.models import User
     from cpor.claims.models import ClaimLine
 
-    lines = dict(ClaimLine.objects.filter(claim_id__in=claim_ids).values_list("claim_id", "pk"))
-    started = time.perf_counter()
-    for pk in claim_ids:
-        response = client.post(f"/review/claims/{pk}/approve/", {"line_ids": [lines[pk]]})
-        assert response.status_code == 302, (pk, response.status_code)
-    return time.perf_counter() - started
+    claims = run.prepare_submitted(2 * (rounds + 1) * batch)
+    lines = dict(ClaimLine.objects.filter(claim_id__in=claims).values_list("claim_id", "pk"))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    cpor_batches = iter(run.batches(claims[0::2], batch))
+    sql_batches = iter(run.batches(claims[1::2], batch))
+    reviewer = User.objects.get(username="reviewer@cpor.example")
+    django_backend = harness.backend_pid(connection)
+    conn = psycopg.connect(url)
+    sql_backend = harness.backend_pid(conn)
+    conn.commit()
 
+    def cpor() -> harness.Usage:
+        chunk = next(cpor_batches)
+        with harness.measure(pg_pids=[django_backend]) as usage:
+            for pk in chunk:
+                response = client.post(f"/review/claims/{pk}/approve/", {"line_ids": [lines[pk]]})
+                assert response.status_code == 302, (pk, response.status_code)
+        return usage.per(len(chunk))
 
-def approvals_sql(url: str, claim_ids: list[int]) -> float:
-    """The rows one approval writes (lock, claim, line, association, event), raw SQL."""
-    with psycopg.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT id FROM accounts_user WHERE username = 'reviewer@cpor.example'")
-        reviewer = cur.fetchone()[0]
-        conn.commit()
-        started = time.perf_counter()
-        for pk in claim_ids:
-            with conn.transaction():
-                cur.execute(
-                    "SELECT organisation_id, tenant_id FROM claims_claim WHERE id = %s "
-                    "AND status = 'submitted' FOR UPDATE",
-                    [pk],
-                )
-                organisation, tenant = cur.fetchone()
-                cur.execute(
-                    "UPDATE claims_claimline SET status = 'approved' "
-                    "WHERE claim_id = %s AND status = 'pending' "
-                    "RETURNING id, product_id, subscription_id",
-                    [pk],
-                )
-                line, product, subscription = cur.fetchone()
-                cur.execute(
-                    "INSERT INTO claims_association (claim_id, line_id, organisation_id, "
-                    "tenant_id, product_id, subscription_id, status, end_reason, end_message, "
-                    "approved_at, notice_ends_at) VALUES (%s, %s, %s, %s, %s, %s, "
-                    "'pending_customer', '', '', now(), now() + interval '7 days')",
-                    [pk, line, organisation, tenant, product, subscription],
-                )
-                cur.execute(
-                    "UPDATE claims_claim SET status = 'approved', updated_at = now(), "
-                    "decided_at = now() WHERE id = %s",
-                    [pk],
-                )
-                cur.execute(
-                    "INSERT INTO claims_claimevent (claim_id, action, from_status, to_status, "
-                    "reason_code, message, internal, actor_id, actor_label, at) VALUES "
-                    "(%s, 'approve', 'submitted', 'approved', '', '', false, %s, '', now())",
-                    [pk, reviewer],
-                )
-        return time.perf_counter() - started
+    def sql() -> harness.Usage:
+        chunk = next(sql_batches)
+        with harness.measure(pg_pids=[sql_backend]) as usage:
+            for pk in chunk:
+                run.sql_approve(conn, pk, reviewer.pk)
+        return usage.per(len(chunk))
+
+    try:
+        a, b = harness.interleave(cpor, sql, rounds, warmup=1)
+    finally:
+        conn.close()
+    run.check_same_rows(claims[0::2], claims[1::2])
+    return harness.median_usage(a), harness.median_usage(b)
 
 
 # ---------------------------------------------------------------------------
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
+def show(label: str, cpor: harness.Usage, sql: harness.Usage) -> None:
+    print(
+        f"  {label}: {cpor.wall * 1000:.1f} ms (CPU {cpor.cpu_app * 1000:.1f} app + "
+        f"{cpor.cpu_pg * 1000:.1f} PostgreSQL) vs SQL {sql.wall * 1000:.1f} ms "
+        f"(CPU {sql.cpu_app * 1000:.1f} + {sql.cpu_pg * 1000:.1f}): "
+        f"{cpor.wall / sql.wall:.1f}x",
+        flush=True,
+    )
 
 
-def machine() -> str:
-    import platform
-
-    cpu = platform.machine()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+def record_queue_rows(rows: list[dict], note: str) -> Path:
+    """Put the queue's rows in bench/results/lists.json, keeping the web list's."""
+    target = harness.RESULTS / "lists.json"
+    kept = []
+    if target.exists():
+        previous = json.loads(target.read_text())
+        kept = [item for item in previous["rows"] if not item["path"].startswith("review_queue")]
+        note = f"{previous.get('note', '')}; {note}".strip("; ")
+    return harness.record_results("lists", kept + rows, note=note)
 
 
 def main() -> None:
-    url = harness.bench_url(DB_NAME)
-    print(f"Recreating {DB_NAME} and migrating…", flush=True)
-    harness.recreate_database(url)
-    setup_django(url)
-    from django.conf import settings
-    from django.db import connection
-    from django.test import Client
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--claims", type=int, default=1_000_000)
+    parser.add_argument("--reuse", metavar="DATABASE", help="measure a seeded database")
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--approval-rounds", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=20, help="approvals per batch")
+    args = parser.parse_args()
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    print(f"Generating {PENDING:,} claims awaiting a decision…", flush=True)
-    seed_time = seed()
+    url = harness.bench_url(args.reuse or DB_NAME)
+    if not args.reuse:
+        print(f"Recreating {DB_NAME} and seeding {args.claims:,} claims…", flush=True)
+        harness.recreate_database(url)
+    setup_django(url)
+    if not args.reuse:
+        seed(url, args.claims)
+
+    from django.test import Client
 
     from cpor.accounts.models import User
     from cpor.claims.models import Claim
 
+    total = Claim.objects.count()
     pending = Claim.objects.filter(status__in=["submitted", "in_review", "disputed"]).count()
     reviewer = User.objects.get(username="reviewer@cpor.example")
     client = Client()
     client.force_login(reviewer)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        pg_version = cursor.fetchone()[0].split(",")[0]
-
+    size = f"{total:,} claims, {pending:,} awaiting a decision"
+    how = (
+        "GET /review/ through Django's test client as a reviewer beside one psycopg round "
+        "of the best SQL for the same page (bounded counts of the badges, the 50 rows "
+        f"with their flags, keyset, no exact total); interleaved samples of {PER_SAMPLE} "
+        f"pages, median of {args.rounds}"
+    )
     rows = []
-    deep = (pending // 50 // 2) * 50
-    with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cur:
-        for label, query, offset in (
-            ("queue, first page", "", 0),
-            (f"queue, page {deep // 50 + 1:,} (offset {deep:,})", f"?page={deep // 50 + 1}", deep),
-        ):
-            print(f"Timing {label}…", flush=True)
-            view_time, queries = queue_view(client, query)
-            sql_time = timed(lambda o=offset: queue_sql(cur, o))
-            rows.append((f"{label}: {queries} queries", view_time, sql_time))
-        print("Timing the failed-checks filter…", flush=True)
-        view_time, queries = queue_view(client, "?failed_checks=on")
-        rows.append((f"queue, failed-checks filter: {queries} queries", view_time, None))
+    with psycopg.connect(url, autocommit=True) as conn:
+        for case in queue_cases(pending):
+            cpor, sql = measure_queue(case, client, conn, reviewer.pk, args.rounds)
+            show(case["label"], cpor, sql)
+            named = {} if case["path"] in harness.TARGETS else {"label": case["label"]}
+            rows.append(
+                harness.row(
+                    case["path"], cpor, sql, note=f"{case['label']}; {size}; {how}.", **named
+                )
+            )
+    for item in rows:
+        item["cpor_ms"], item["baseline_ms"] = item["cpor"], item["baseline"]
+    path = record_queue_rows(rows, f"bench/bench_review.py, database {url.rsplit('/', 1)[1]}")
+    print(f"Wrote {path.relative_to(ROOT)}")
 
-    print(f"Timing {DECISIONS} approvals…", flush=True)
-    through_view = submitted_ids(DECISIONS, 0)
-    through_sql = submitted_ids(DECISIONS, DECISIONS)
-    view_time = approvals_view(client, through_view) / DECISIONS
-    sql_time = approvals_sql(url, through_sql) / DECISIONS
-    rows.append(
-        (f"one approval posted to the review page (mean of {DECISIONS})", view_time, sql_time)
-    )
+    import redis
 
-    table = [
-        "| what | CPOR | raw SQL | ratio |",
-        "|---|---:|---:|---:|",
-    ]
-    for label, cpor, raw in rows:
-        ratio = f"{cpor / raw:.1f}x" if raw else "—"
-        table.append(f"| {label} | {ms(cpor)} | {ms(raw) if raw else '—'} | {ratio} |")
-    section = "\n".join(
-        [
-            "## Review queue and decisions (`bench/bench_review.py`)",
-            "",
-            f"`DATABASE_URL=postgres://… .venv/bin/python bench/bench_review.py` recreates a "
-            f"database `{DB_NAME}`, runs `seed_demo` and generates {PENDING:,} claims awaiting "
-            f"a decision ({pending:,} in the queue: submitted, in review, disputed; generated "
-            f"in {seed_time:.0f} s). Machine: {machine()}, {pg_version}.",
-            "",
-            *table,
-            "",
-            "- **Queue page**: `GET /review/` through the real view (session, permission, "
-            "counts per state, filter form, the page's claim IDs from the partial index "
-            "`claim_awaiting_oldest`, then those 50 claims with their SQL-computed "
-            "conflict / PoE / subscription / PartnerID flags, SLA clocks, template) with "
-            f"Django's test client, median of {REPEAT}. The query count is the same "
-            "whatever the queue size (tests assert it at two sizes). The raw SQL fetches the "
-            "same over psycopg: the count, the counts per state, and the page (IDs in a "
-            "sub-select, then the 50 rows with the same flags as `EXISTS` subqueries). "
-            "Pagination is OFFSET-based, so deep pages walk the index further. The "
-            "failed-checks filter evaluates the flags for every pending claim (no raw SQL "
-            "twin: it is the one query that grows with the queue).",
-            "- **Approval**: `POST /review/claims/<id>/approve/` (session, claim look-up, "
-            "form, `claim_approve`: row lock, state check, conflict check against held "
-            "associations, association, line and claim updates, history event, redirect), "
-            "one transaction each. The raw SQL does the lock and the four writes.",
-        ]
+    print(f"Approvals: {args.approval_rounds} batches of {args.batch} per side…", flush=True)
+    try:
+        cpor, sql = measure_approvals(url, client, rounds=args.approval_rounds, batch=args.batch)
+    finally:
+        redis.Redis.from_url(BROKER).flushdb()
+    show("approval posted to the review page", cpor, sql)
+    approval = harness.row(
+        "approval_review_post",
+        cpor,
+        sql,
+        note=f"POST /review/claims/<id>/approve/ (session, claim, form, claim_approve, "
+        f"redirect) of submitted one-line claims, {size}, beside bench/run.py's best SQL "
+        f"for one approval; interleaved batches of {args.batch}, median of "
+        f"{args.approval_rounds}, per approval. Celery broker set, no worker.",
     )
-    print(section)
-    harness.write_section(START, END, section)
+    approval["cpor_ms"], approval["baseline_ms"] = approval["cpor"], approval["baseline"]
+    path = harness.record_results("review", [approval], note="bench/bench_review.py")
+    print(f"Wrote {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

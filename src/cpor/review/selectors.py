@@ -108,10 +108,12 @@ def _flag_conditions(today: datetime.date) -> dict[str, Q]:
             claim_id=OuterRef("pk"), signed_on__lte=today, signed_on__gte=cutoff
         )
     )
+    # The engagement is the outer claim's (no join back to the claim inside the
+    # subquery, which would make the database evaluate it for every subscription).
     wrong_channel = Q(pk__in=[])
     for pk, _days, channels in engagements:
         if channels:
-            wrong_channel |= Q(claim__role__engagement_id=pk) & ~Q(
+            wrong_channel |= Q(Exact(OuterRef("role__engagement_id"), pk)) & ~Q(
                 subscription__purchase_channel__in=channels
             )
     bad_unit = Exists(

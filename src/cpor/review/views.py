@@ -9,7 +9,9 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
@@ -41,6 +43,53 @@ def _query_without(request: HttpRequest, *names: str) -> str:
     return query.urlencode()
 
 
+SLA_BADGES = {"overdue": "text-bg-danger", "due_soon": "text-bg-warning"}
+
+
+def _queue_labels() -> dict[str, str]:
+    """The queue's fixed words, translated once per page rather than once per row."""
+    return {
+        "conflict": _("Conflict"),
+        "poe": _("PoE"),
+        "poe_title": _("No PoE signed within the engagement’s age limit"),  # noqa: RUF001
+        "unit": _("Subscription"),
+        "unit_title": _(
+            "A subscription is not active or was bought through a channel the engagement "
+            "does not accept"
+        ),
+        "location": _("PartnerID inactive"),
+        "assign": _("Assign to me"),
+        "overdue": _("Overdue"),
+        "due_soon": _("Due soon"),
+        "on_track": _("On track"),
+        "pickup": _("pick up by"),
+        "decision": _("decide by"),
+    }
+
+
+def _label_rows(rows: list[tuple[Claim, selectors.SlaClock]], labels: dict[str, str]) -> None:
+    """Give each row what it shows, ready to print: labels looked up, not translated per
+    row; dates formatted; links built from the queue's URL (claims/<id>/ below it)
+    without a URL reversal per row."""
+    statuses = {value: str(label) for value, label in ClaimStatus.choices}
+    ages: dict[int, str] = {}
+    base = f"{reverse('review:queue')}claims/"
+    for claim, sla in rows:
+        claim.url = f"{base}{claim.pk}/"
+        claim.status_label = statuses.get(claim.status, claim.status)
+        if sla.age not in ages:
+            ages[sla.age] = ngettext("%(days)s business day", "%(days)s business days", sla.age) % {
+                "days": sla.age
+            }
+        claim.age_label = ages[sla.age]
+        claim.sla_badge = SLA_BADGES.get(sla.state, "text-bg-success")
+        claim.sla_label = labels[sla.state]
+        claim.due_label = labels[sla.kind]
+        claim.due_on = timezone.localdate(sla.due).isoformat()
+        reviewer = claim.assigned_reviewer
+        claim.reviewer_name = reviewer and (reviewer.get_full_name() or reviewer.email)
+
+
 @require_GET
 @operator_required
 def queue(request: HttpRequest) -> HttpResponse:
@@ -65,11 +114,14 @@ def queue(request: HttpRequest) -> HttpResponse:
         result = selectors.review_queue_page(
             actor=request.user, filters=filters, counts=counts, exact=exact
         )
+    labels = _queue_labels()
+    _label_rows(result.rows, labels)
     return render(
         request,
         "review/queue.html",
         {
             "form": form,
+            "labels": labels,
             "page": result.page,
             "total": result.total,
             "rows": result.rows,

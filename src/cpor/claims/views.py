@@ -47,6 +47,8 @@ from cpor.claims.selectors import (
     claims_needing_action_count,
     latest_info_request,
 )
+from cpor.claims.status_display import ended_reason, mark_ended_approvals
+from cpor.confirmation import confirmation_page, is_confirmed
 from cpor.errors import DomainError
 from cpor.forms import add_domain_error
 from cpor.keyset import InvalidCursor
@@ -157,6 +159,7 @@ def claim_list(request: HttpRequest) -> HttpResponse:
     else:
         count, more = claim_list_count(actor=request.user, filters=filters, exact=exact)
     _label_rows(page.rows)
+    mark_ended_approvals(page.rows)
     needing_action = (
         claims_needing_action_count(actor=request.user)
         if partner_membership(request.user)
@@ -356,17 +359,24 @@ def wizard_step(request: HttpRequest, wizard_id: str, step: str) -> HttpResponse
 def _detail_context(request: HttpRequest, claim: Claim, **forms_given) -> dict:
     manage = can_manage_claims(request.user, claim.organisation)
     editable_states = (ClaimStatus.DRAFT, ClaimStatus.ACTION_REQUIRED)
+    associations = list(claim.associations.select_related("product", "subscription", "tenant"))
+    claim.ended_reason = ended_reason(
+        claim.status, [(a.status, a.end_reason, a.ended_at) for a in associations]
+    )
     context = {
         "claim": claim,
         "lines": claim.lines.select_related("product", "subscription"),
         "proofs": claim.proofs.all(),
         "history": claim_history(actor=request.user, claim=claim),
-        "associations": claim.associations.select_related("product", "subscription", "tenant"),
+        "associations": associations,
         "checks": checks.run_checks(claim) if claim.status in editable_states else [],
         "can_manage": manage,
         "is_draft": claim.status == ClaimStatus.DRAFT,
         "can_withdraw": manage and claim.status in OPEN_STATUSES,
-        "can_add_poe": manage and claim.status in services.POE_ALLOWED_STATUSES,
+        # Newer PoE protects held associations; once all ended there is none to protect.
+        "can_add_poe": manage
+        and claim.status in services.POE_ALLOWED_STATUSES
+        and not claim.ended_reason,
         "can_dispute": manage and claim.status == ClaimStatus.REJECTED,
         "is_action_required": claim.status == ClaimStatus.ACTION_REQUIRED,
         "editable_fields": ACTION_REQUIRED_EDITABLE,
@@ -578,11 +588,17 @@ def claim_submit(request: HttpRequest, pk: int) -> HttpResponse:
     return _rerender(request, claim, submit_form=form)
 
 
-def _message_action(request, pk, *, form_name, label, required, action, done):
+def _message_action(request, pk, *, form_name, label, required, action, done, confirm=None):
+    """``confirm(claim, message)``, when given, may answer the first POST with a
+    confirmation page; the action runs only when it returns None."""
     claim = _claim_or_404(request, pk)
     _require_manager(request, claim)
     form = forms.MessageForm(request.POST, label=label, required=required)
     if form.is_valid():
+        if confirm is not None and not is_confirmed(request):
+            asking = confirm(claim, form.cleaned_data["message"])
+            if asking is not None:
+                return asking
         try:
             action(claim, form.cleaned_data["message"])
         except DomainError as error:
@@ -611,6 +627,25 @@ def claim_reply(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _confirm_withdrawal(request: HttpRequest, claim: Claim, message: str) -> HttpResponse | None:
+    if claim.status not in OPEN_STATUSES:
+        return None  # nothing to withdraw: the action says why
+    return confirmation_page(
+        request,
+        title=_("Withdraw the claim “%s”?") % claim.name,
+        consequences=[
+            _("The claim stops here: the reviewer will not decide on it."),
+            _("This cannot be undone. To claim these units again, start a new claim."),
+            _("Your company's contact (%s) is told by e-mail.") % claim.partner_contact_email,
+        ],
+        details=[(_("Customer tenant"), claim.tenant.name), (_("Your reason"), message)],
+        action=reverse("claims:withdraw", args=[claim.pk]),
+        fields=[("message", message)],
+        button=_("Yes, withdraw the claim"),
+        back=reverse("claims:detail", args=[claim.pk]),
+    )
+
+
 @login_required
 @require_POST
 def claim_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
@@ -624,6 +659,7 @@ def claim_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user, claim=claim, message=text
         ),
         done=_("The claim was withdrawn."),
+        confirm=lambda claim, text: _confirm_withdrawal(request, claim, text),
     )
 
 
@@ -651,10 +687,26 @@ def association_withdraw(request: HttpRequest, pk: int, association_pk: int) -> 
     association = claim.associations.filter(pk=association_pk).first()
     if association is None:
         raise Http404(_("No such association."))
-    try:
-        services.association_withdraw(
-            actor=request.user, association=association, reason=request.POST.get("reason", "")
+    reason = request.POST.get("reason", "")
+    if association.is_held and reason.strip() and not is_confirmed(request):
+        return confirmation_page(
+            request,
+            title=_("Disassociate from %s?") % association.unit_label,
+            consequences=[
+                _(
+                    "From now on your organisation is no longer the partner of record for "
+                    "this unit, and its usage is no longer shown to you."
+                ),
+                _("This cannot be undone. To be associated again, a new claim must be approved."),
+            ],
+            details=[(_("Your reason"), reason)],
+            action=reverse("claims:association_withdraw", args=[claim.pk, association.pk]),
+            fields=[("reason", reason)],
+            button=_("Yes, disassociate"),
+            back=reverse("claims:detail", args=[claim.pk]) + "#associations",
         )
+    try:
+        services.association_withdraw(actor=request.user, association=association, reason=reason)
     except DomainError as error:
         messages.error(request, error.message)
     else:

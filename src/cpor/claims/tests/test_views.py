@@ -641,7 +641,9 @@ def test_action_required_shows_the_request_and_allows_only_corrections(
 
 def test_withdraw_before_a_decision(signed_in, partner):
     claim = submitted_claim(partner)
-    signed_in.post(reverse("claims:withdraw", args=[claim.pk]), {"message": "Duplicate"})
+    signed_in.post(
+        reverse("claims:withdraw", args=[claim.pk]), {"message": "Duplicate", "confirm": "1"}
+    )
     assert Claim.objects.get(pk=claim.pk).status == ClaimStatus.WITHDRAWN
 
 
@@ -665,7 +667,7 @@ def test_approved_claim_shows_associations_newer_poe_and_disassociate(signed_in,
     url = reverse("claims:association_withdraw", args=[claim.pk, association.pk])
     signed_in.post(url, {"reason": ""})
     assert Association.objects.get().is_held
-    signed_in.post(url, {"reason": "Customer moved to another partner"})
+    signed_in.post(url, {"reason": "Customer moved to another partner", "confirm": "1"})
     assert not Association.objects.get().is_held
 
 

@@ -54,7 +54,8 @@ def test_a_customer_admin_declines_an_association(client, tenant, setting):
     client.force_login(customer_admin(tenant))
     association = setting["association"]
     response = client.post(
-        f"/customer/associations/{association.pk}/decline/", {"reason": "No longer our partner"}
+        f"/customer/associations/{association.pk}/decline/",
+        {"reason": "No longer our partner", "confirm": "1"},
     )
     assert response.status_code == 302
     association.refresh_from_db()
@@ -66,7 +67,7 @@ def test_a_customer_admin_declines_an_association(client, tenant, setting):
 def test_a_customer_admin_declines_a_request_under_review(client, tenant, setting):
     client.force_login(customer_admin(tenant))
     pending = setting["pending"]
-    client.post(f"/customer/requests/{pending.pk}/decline/")
+    client.post(f"/customer/requests/{pending.pk}/decline/", {"confirm": "1"})
     pending.refresh_from_db()
     assert pending.status == ClaimStatus.DECLINED
 
@@ -74,9 +75,15 @@ def test_a_customer_admin_declines_a_request_under_review(client, tenant, settin
 def test_a_customer_admin_never_reaches_another_tenant(client, tenant, setting):
     client.force_login(customer_admin(tenant))
     foreign = setting["foreign"]
-    assert client.post(f"/customer/associations/{foreign.pk}/decline/").status_code == 404
     assert (
-        client.post(f"/customer/requests/{setting['foreign_claim'].pk}/decline/").status_code == 404
+        client.post(f"/customer/associations/{foreign.pk}/decline/", {"confirm": "1"}).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/customer/requests/{setting['foreign_claim'].pk}/decline/", {"confirm": "1"}
+        ).status_code
+        == 404
     )
     foreign.refresh_from_db()
     assert foreign.is_held
@@ -94,7 +101,12 @@ def test_only_customer_admins_see_the_customer_view(client, setting, who):
     client.force_login(users[who]())
     assert client.get("/customer/").status_code == 404
     association = setting["association"]
-    assert client.post(f"/customer/associations/{association.pk}/decline/").status_code == 404
+    assert (
+        client.post(
+            f"/customer/associations/{association.pk}/decline/", {"confirm": "1"}
+        ).status_code
+        == 404
+    )
     association.refresh_from_db()
     assert association.is_held
 
@@ -103,6 +115,6 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, setting):
     response = client.get("/customer/")
     assert response.status_code == 302 and "login" in response["Location"]
     association = setting["association"]
-    client.post(f"/customer/associations/{association.pk}/decline/")
+    client.post(f"/customer/associations/{association.pk}/decline/", {"confirm": "1"})
     association.refresh_from_db()
     assert association.is_held

@@ -52,7 +52,9 @@ def test_the_link_shows_the_request_without_an_account(client, claim):
 def test_declining_every_line_declines_the_claim_and_twice_is_harmless(client, claim):
     url = decline_url_for(claim)
     line_ids = list(claim.lines.values_list("pk", flat=True))
-    response = client.post(url, {"units": line_ids, "reason": "We never hired them."})
+    response = client.post(
+        url, {"units": line_ids, "reason": "We never hired them.", "confirm": "1"}
+    )
     assert response.status_code == 302
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.DECLINED
@@ -60,7 +62,7 @@ def test_declining_every_line_declines_the_claim_and_twice_is_harmless(client, c
     event = claim.events.get(action="decline")
     assert event.message == "We never hired them." and event.actor_label.startswith("customer (")
     before = state(claim)
-    again = client.post(url, {"units": line_ids})
+    again = client.post(url, {"units": line_ids, "confirm": "1"})
     assert again.status_code in (302, 400)
     assert state(claim) == before
     # The partner was told.
@@ -71,7 +73,7 @@ def test_declining_every_line_declines_the_claim_and_twice_is_harmless(client, c
 
 def test_declining_some_lines_leaves_the_others_under_review(client, claim):
     first = claim.lines.first()
-    client.post(decline_url_for(claim), {"units": [first.pk]})
+    client.post(decline_url_for(claim), {"units": [first.pk], "confirm": "1"})
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.SUBMITTED
     assert dict(claim.lines.values_list("pk", "status"))[first.pk] == LineStatus.DECLINED
@@ -80,7 +82,7 @@ def test_declining_some_lines_leaves_the_others_under_review(client, claim):
 def test_declining_an_approved_association_ends_it(client, claim):
     services.claim_approve(actor=operator_user(), claim=claim)
     association = claim.associations.first()
-    response = client.post(decline_url_for(claim), {"units": [association.line_id]})
+    response = client.post(decline_url_for(claim), {"units": [association.line_id], "confirm": "1"})
     assert response.status_code == 302
     association.refresh_from_db()
     assert association.status == AssociationStatus.ENDED
@@ -93,7 +95,7 @@ def test_a_unit_no_longer_held_gets_a_clear_answer_and_nothing_changes(client, p
     association = claim.associations.first()
     services.association_withdraw(actor=partner, association=association, reason="Project over")
     before = state(claim)
-    response = client.post(decline_url_for(claim), {"units": [association.line_id]})
+    response = client.post(decline_url_for(claim), {"units": [association.line_id], "confirm": "1"})
     assert response.status_code == 400
     assert "no longer held" in response.content.decode()
     assert state(claim) == before
@@ -103,7 +105,9 @@ def test_units_of_another_tenant_cannot_be_declined_through_this_link(client, cl
     other = submitted_claim(partner_user(), customer_tenant())
     other_before = state(other)
     before = state(claim)
-    response = client.post(decline_url_for(claim), {"units": [other.lines.get().pk]})
+    response = client.post(
+        decline_url_for(claim), {"units": [other.lines.get().pk], "confirm": "1"}
+    )
     assert response.status_code == 400
     assert "Choose units of this request only." in response.content.decode()
     assert other.tenant.name not in response.content.decode()

@@ -5,7 +5,6 @@ the services; a refusal (``DomainError``) becomes a form error on the field it n
 Anything outside the user's organisation answers 404; read-only users get 403.
 """
 
-import csv
 from collections.abc import Iterator
 
 from django.contrib import messages
@@ -47,8 +46,9 @@ from cpor.claims.selectors import (
     claims_needing_action_count,
     latest_info_request,
 )
-from cpor.claims.status_display import ended_reason, mark_ended_approvals
+from cpor.claims.status_display import claim_status_badge, ended_reason, mark_ended_approvals
 from cpor.confirmation import confirmation_page, is_confirmed
+from cpor.csv_export import csv_response
 from cpor.errors import DomainError
 from cpor.forms import add_domain_error
 from cpor.keyset import InvalidCursor
@@ -88,19 +88,6 @@ def _list_filters(request: HttpRequest) -> forms.ClaimFilterForm:
     )
 
 
-# The badge of each status in the list (the detail page has claims/_status.html).
-STATUS_BADGES = {
-    ClaimStatus.DRAFT: "text-bg-secondary",
-    ClaimStatus.SUBMITTED: "text-bg-primary",
-    ClaimStatus.IN_REVIEW: "text-bg-primary",
-    ClaimStatus.ACTION_REQUIRED: "text-bg-warning",
-    ClaimStatus.APPROVED: "text-bg-success",
-    ClaimStatus.PARTIALLY_APPROVED: "text-bg-success",
-    ClaimStatus.REJECTED: "text-bg-danger",
-    ClaimStatus.DISPUTED: "text-bg-info",
-}
-
-
 def _label_rows(claims: list[Claim]) -> None:
     """Give each row what it shows, ready to print: labels translated once per distinct
     name on the page rather than once per row, dates in the local time zone, the
@@ -110,7 +97,7 @@ def _label_rows(claims: list[Claim]) -> None:
     detail = reverse("claims:list")
     for claim in claims:
         claim.status_label = statuses.get(claim.status, claim.status)
-        claim.status_badge = STATUS_BADGES.get(claim.status, "text-bg-light border")
+        claim.status_badge = claim_status_badge(claim.status)
         for attribute, name in (
             ("area_label", claim.role.solution_area.name),
             ("role_label", claim.role.name),
@@ -188,17 +175,6 @@ def claim_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _csv_safe(value: object) -> str:
-    """Keep spreadsheet programs from running a cell as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 @require_GET
 def claim_export(request: HttpRequest) -> StreamingHttpResponse:
@@ -207,7 +183,6 @@ def claim_export(request: HttpRequest) -> StreamingHttpResponse:
     rows = claim_list_page_rows(
         actor=request.user, filters=filters, sort=request.GET.get("sort", "-created")
     )
-    writer = csv.writer(_Echo())
     header = [
         _("Claim name"),
         _("Status"),
@@ -221,29 +196,26 @@ def claim_export(request: HttpRequest) -> StreamingHttpResponse:
         _("Submitted"),
     ]
 
-    def lines() -> Iterator[str]:
-        yield writer.writerow(header)
+    def lines() -> Iterator[list]:
         for claim in rows.iterator(chunk_size=2000):
             units = "; ".join(str(line) for line in claim.lines.all())
-            yield writer.writerow(
+            yield (
                 [
-                    _csv_safe(claim.name),
+                    claim.name,
                     claim.get_status_display(),
                     _(claim.role.solution_area.name),
                     _(claim.role.name),
-                    _csv_safe(claim.tenant.name),
+                    claim.tenant.name,
                     claim.tenant.tenant_id,
-                    _csv_safe(units),
+                    units,
                     claim.location.partner_id,
                     claim.created_at.isoformat(timespec="minutes"),
                     claim.submitted_at.isoformat(timespec="minutes") if claim.submitted_at else "",
                 ]
             )
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="customer-claims-{stamp}.csv"'
-    return response
+    return csv_response(header, lines(), filename=f"customer-claims-{stamp}.csv")
 
 
 # ---------------------------------------------------------------------------

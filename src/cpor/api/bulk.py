@@ -8,7 +8,7 @@ transaction, and reports the invalid ones: it is atomic per row, not all-or-noth
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import transaction
@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from cpor.accounts.models import User
 from cpor.claims.services import ClaimInput, ValidationFailed, claim_create
+from cpor.csv_export import csv_lines
 from cpor.errors import DomainError
 
 COLUMNS = (
@@ -148,18 +149,6 @@ def claims_bulk_create(*, actor: User, text: str, dry_run: bool) -> dict:
     }
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow(row)
-
-
 def claims_csv(claims) -> Iterator[str]:
     header = (
         "id",
@@ -184,12 +173,12 @@ def claims_csv(claims) -> Iterator[str]:
             lines = list(claim.lines.all())
             yield (
                 claim.pk,
-                _safe(claim.name),
+                claim.name,
                 claim.status,
                 claim.location.partner_id,
                 claim.role.code,
                 claim.tenant.tenant_id,
-                _safe(claim.tenant.name),
+                claim.tenant.name,
                 LIST_SEPARATOR.join(line.product.code for line in lines),
                 LIST_SEPARATOR.join(
                     str(line.subscription.subscription_id) for line in lines if line.subscription
@@ -200,7 +189,7 @@ def claims_csv(claims) -> Iterator[str]:
                 claim.decided_at.isoformat() if claim.decided_at else "",
             )
 
-    return _csv_lines(header, rows())
+    return csv_lines(header, rows())
 
 
 def associations_csv(associations) -> Iterator[str]:
@@ -224,9 +213,9 @@ def associations_csv(associations) -> Iterator[str]:
             yield (
                 association.pk,
                 association.claim_id,
-                _safe(association.organisation.name),
+                association.organisation.name,
                 association.tenant.tenant_id,
-                _safe(association.tenant.name),
+                association.tenant.name,
                 association.product.code,
                 association.subscription.subscription_id if association.subscription else "",
                 association.status,
@@ -236,11 +225,4 @@ def associations_csv(associations) -> Iterator[str]:
                 association.ended_at.isoformat() if association.ended_at else "",
             )
 
-    return _csv_lines(header, rows())
-
-
-def _safe(value: str) -> str:
-    """Neutralise spreadsheet formulas in free text (CSV injection)."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
+    return csv_lines(header, rows())

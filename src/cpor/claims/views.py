@@ -199,20 +199,18 @@ def claim_export(request: HttpRequest) -> StreamingHttpResponse:
     def lines() -> Iterator[list]:
         for claim in rows.iterator(chunk_size=2000):
             units = "; ".join(str(line) for line in claim.lines.all())
-            yield (
-                [
-                    claim.name,
-                    claim.get_status_display(),
-                    _(claim.role.solution_area.name),
-                    _(claim.role.name),
-                    claim.tenant.name,
-                    claim.tenant.tenant_id,
-                    units,
-                    claim.location.partner_id,
-                    claim.created_at.isoformat(timespec="minutes"),
-                    claim.submitted_at.isoformat(timespec="minutes") if claim.submitted_at else "",
-                ]
-            )
+            yield [
+                claim.name,
+                claim.get_status_display(),
+                _(claim.role.solution_area.name),
+                _(claim.role.name),
+                claim.tenant.name,
+                claim.tenant.tenant_id,
+                units,
+                claim.location.partner_id,
+                claim.created_at.isoformat(timespec="minutes"),
+                claim.submitted_at.isoformat(timespec="minutes") if claim.submitted_at else "",
+            ]
 
     stamp = timezone.localdate().isoformat()
     return csv_response(header, lines(), filename=f"customer-claims-{stamp}.csv")

@@ -1,8 +1,6 @@
 """The partner usage dashboard, one unit's usage, the CSV export, and the program
 admin's upload page. Thin: parse, call a selector or the import service, render."""
 
-import csv
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -13,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from cpor.claims.models import Association
 from cpor.claims.permissions import partner_membership
+from cpor.csv_export import csv_response
 from cpor.usage import selectors
 from cpor.usage.charts import usage_chart
 from cpor.usage.forms import PeriodForm, UsageImportForm
@@ -81,26 +80,16 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     _require_partner(request)
     months = PeriodForm(request.GET).months_or_default()
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield writer.writerow(selectors.EXPORT_COLUMNS)
-        for row in selectors.usage_export_rows(actor=request.user, months=months):
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().strftime("%Y-%m-%d")
-    response["Content-Disposition"] = f'attachment; filename="usage-{stamp}.csv"'
-    return response
+    return csv_response(
+        selectors.EXPORT_COLUMNS,
+        selectors.usage_export_rows(actor=request.user, months=months),
+        filename=f"usage-{stamp}.csv",
+    )
 
 
 @login_required

@@ -31,9 +31,19 @@ def test_customer_declines_from_the_emailed_link_and_the_partner_sees_it_ended(
     page.goto(link)
     assert page.get_by_role("heading", name="Partner of record request").is_visible()
     assert page.get_by_text(claim.location.partner_id).first.is_visible()
+    # Nothing is chosen in advance, and the first click only asks.
+    checkbox = page.get_by_role("checkbox")
+    assert not checkbox.is_checked()
+    checkbox.check()
     page.get_by_label("Reason (optional)").fill("We do not work with this partner.")
     screenshot(page, "customer-decline")
     page.get_by_role("button", name="Decline the chosen units").click()
+    page.wait_for_load_state()
+    heading = page.get_by_role("heading", name=f"Decline {claim.organisation.name}?")
+    assert heading.is_visible()
+    assert page.get_by_text("This cannot be undone").is_visible()
+    assert claim.associations.get().is_held
+    page.get_by_role("button", name="Yes, decline").click()
     page.wait_for_load_state()
     assert page.get_by_text("Done: you declined what you chose.").is_visible()
 
@@ -47,3 +57,5 @@ def test_customer_declines_from_the_emailed_link_and_the_partner_sees_it_ended(
     sign_in(page, live_server, partner)
     page.goto(f"{live_server.url}/claims/{claim.pk}/")
     assert page.get_by_text("Declined by the customer").first.is_visible()
+    assert page.get_by_role("heading", name="Approved · declined by the customer").is_visible()
+    assert page.get_by_text("Add newer PoE").count() == 0

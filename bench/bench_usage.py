@@ -1,26 +1,34 @@
-"""Usage benchmark: bulk import and the partner dashboard aggregate at scale.
+"""Usage benchmark: the bulk import beside COPY of the resolved rows, and the dashboard.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cpor \
-        .venv/bin/python bench/bench_usage.py [ROWS]
+        .venv/bin/python bench/bench_usage.py [--rows 1000000] [--big 3000000] \
+        [--rounds 3] [--dashboard]
 
 Drops and recreates a PostgreSQL database named ``cpor_bench_usage`` on the server
-DATABASE_URL points at, and works only there. ROWS defaults to 10,000,000 workload
-usage rows (24 months). It measures:
+DATABASE_URL points at, and works only there. It measures:
 
-1. ``manage.py import_usage`` of a CSV file (in a child process: wall time and peak
-   memory, ``ru_maxrss``) beside a plain ``COPY`` of the same file into a plain table of
-   the same database;
-2. the dashboard's monthly totals (``usage_totals``) for a partner holding thousands of
-   active associations, beside the same aggregate computed by DuckDB over the same two
-   tables exported once to Parquet.
+1. ``manage.py import_usage`` of a CSV file of ROWS workload usage rows (24 months, in a
+   child process started for each run; its time, its CPU and its PostgreSQL backend's
+   CPU from /proc are taken around the command itself, so Python's start-up is not
+   counted) beside the best hand-written load of the same rows: ``COPY`` of the
+   already-resolved rows (tenant and workload ids, first-of-month dates) into the same
+   table with the same indexes. Each run starts from an empty table (``TRUNCATE``,
+   ``CHECKPOINT``); the sides alternate (A B A B …) and the figures are medians. Both
+   sides end with the same rows (checked);
+2. the import's peak memory (the child's ``ru_maxrss``) at ROWS and at BIG rows: it must
+   not grow with the file;
+3. with ``--dashboard``: the dashboard's monthly totals (``usage_totals``) for a partner
+   holding thousands of active associations, beside the same aggregate computed by
+   DuckDB over the same two tables exported once to Parquet.
 
-The results replace the "Usage" section of docs/performance.md.
+The figures go to bench/results/usage.json (``bench/report.py`` builds the table in
+docs/performance.md from it).
 """
 
+import argparse
 import csv
-import datetime
+import json
 import os
-import re
 import resource
 import statistics
 import subprocess
@@ -36,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "cpor_bench_usage"
 MONTHS = 24
 TARGET_ASSOCIATIONS = 5_000
-START, END = "<!-- usage-bench:start -->", "<!-- usage-bench:end -->"
+COLUMNS = "tenant_id, product_id, month, active_users, paid_units"
 
 
 def log(message: str) -> None:
@@ -141,44 +149,6 @@ def write_csv(path: Path, rows: int) -> None:
         writer.writerows(_bulk_rows(rows, month_window(MONTHS), seed=7))
 
 
-def plain_copy(url: str, path: Path) -> float:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS bench_plain_usage")
-        conn.execute(
-            "CREATE TABLE bench_plain_usage (tenant_id uuid, workload text, month text, "
-            "active_users integer, paid_units integer)"
-        )
-        started = time.perf_counter()
-        with (
-            conn.cursor() as cursor,
-            cursor.copy("COPY bench_plain_usage FROM STDIN (FORMAT csv, HEADER true)") as copy,
-            path.open("rb") as file,
-        ):
-            while chunk := file.read(1 << 20):
-                copy.write(chunk)
-        elapsed = time.perf_counter() - started
-        conn.execute("DROP TABLE bench_plain_usage")
-    return elapsed
-
-
-def cpor_import(url: str, path: Path, var_dir: Path) -> tuple[float, int, str]:
-    env = {**os.environ, "DATABASE_URL": url, "CPOR_VAR_DIR": str(var_dir)}
-    started = time.perf_counter()
-    result = subprocess.run(  # noqa: S603 (our own manage.py, fixed arguments)
-        [sys.executable, str(ROOT / "manage.py"), "import_usage", str(path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    elapsed = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    summary = next(
-        line for line in result.stdout.splitlines() if "rows read" in line and "(" in line
-    )
-    return elapsed, peak_kib, summary.strip()
-
-
 def timed(function, repeat: int = 5) -> tuple[float, float, object]:
     """(first run, median of the next ``repeat`` runs, result)."""
     started = time.perf_counter()
@@ -243,155 +213,242 @@ def duckdb_totals(usage: Path, associations: Path, organisation_id: int, since, 
     return run
 
 
+def reset(conn) -> None:
+    """The table as both sides find it: empty, with its indexes, nothing dirty."""
+    conn.execute("TRUNCATE usage_workloadusage")
+    conn.execute("CHECKPOINT")
+
+
+def fingerprint(conn) -> tuple:
+    return conn.execute(
+        "SELECT COUNT(*), SUM(tenant_id), SUM(product_id), SUM(month - DATE '2000-01-01'), "
+        "SUM(active_users), SUM(paid_units) FROM usage_workloadusage"
+    ).fetchone()
+
+
+def export_resolved(conn, path: Path) -> None:
+    """The imported rows as the baseline loads them: ids and dates, in the file's order
+    (tenants, then workloads, then months)."""
+    with (
+        path.open("wb") as out,
+        conn.cursor() as cursor,
+        cursor.copy(
+            f"COPY (SELECT {COLUMNS} FROM usage_workloadusage "
+            "ORDER BY tenant_id, product_id, month) TO STDOUT (FORMAT csv)"
+        ) as copy,
+    ):
+        for data in copy:
+            out.write(data)
+
+
+def copy_resolved(conn, path: Path) -> harness.Usage:
+    """The baseline: one COPY of the resolved rows, streamed from the file."""
+    pg = harness.backend_pid(conn)
+    with (
+        harness.measure(pg_pids=[pg]) as usage,
+        conn.cursor() as cursor,
+        cursor.copy(f"COPY usage_workloadusage ({COLUMNS}) FROM STDIN (FORMAT csv)") as copy,
+        path.open("rb") as file,
+    ):
+        while chunk := file.read(1 << 20):
+            copy.write(chunk)
+    return usage
+
+
+def cpor_import(url: str, path: Path, var_dir: Path) -> tuple[harness.Usage, int, str]:
+    """``manage.py import_usage`` in a child process; (its Usage, its peak memory in
+    KiB, the command's summary line)."""
+    env = {**os.environ, "DATABASE_URL": url, "CPOR_VAR_DIR": str(var_dir)}
+    result = subprocess.run(  # noqa: S603 (this script, fixed arguments)
+        [sys.executable, str(Path(__file__).resolve()), "--child", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    usage = harness.Usage(figures["wall"], figures["cpu_app"], figures["cpu_pg"])
+    return usage, figures["maxrss_kib"], figures["summary"]
+
+
+def child(path: str) -> None:
+    """Run in the child: set Django up (not measured), then measure the command."""
+    import io
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings")
+    sys.path.insert(0, str(ROOT / "src"))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    pg = harness.backend_pid(connection)
+    out = io.StringIO()
+    with harness.measure(pg_pids=[pg]) as usage:
+        call_command("import_usage", path, stdout=out)
+    summary = next(line for line in out.getvalue().splitlines() if "written in" in line)
+    print(
+        json.dumps(
+            {
+                "wall": usage.wall,
+                "cpu_app": usage.cpu_app,
+                "cpu_pg": usage.cpu_pg,
+                "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "summary": summary.strip(),
+            }
+        )
+    )
+
+
+def dashboard(url: str, folder: Path, user, held: int) -> list[dict]:
+    """The dashboard aggregate beside DuckDB (``--dashboard``), after an import."""
+    from django.db import connection
+
+    from cpor.usage import selectors
+
+    organisation_id = user.partner_membership.organisation_id
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE usage_workloadusage")
+        conn.execute("VACUUM ANALYZE claims_association")
+    window = selectors.month_window(MONTHS)
+    cpor_first, cpor_median, totals = timed(
+        lambda: selectors.usage_totals(actor=user, months=MONTHS)
+    )
+    connection.close()
+    usage_parquet, associations_parquet = export_parquet(url, folder)
+    duck = duckdb_totals(
+        usage_parquet, associations_parquet, organisation_id, window[0], window[-1]
+    )
+    duck_first, duck_median, duck_rows = timed(duck)
+    ours = [(t.month, t.active_users, t.paid_units) for t in totals if t.paid_units]
+    theirs = [(m, int(a), int(p)) for m, a, p in duck_rows]
+    assert ours == theirs, "PostgreSQL and DuckDB disagree on the totals"
+    log(f"usage_totals {seconds(cpor_median)} · DuckDB {seconds(duck_median)}")
+    return [
+        harness.row(
+            "usage_dashboard_totals",
+            cpor_median * 1000,
+            duck_median * 1000,
+            unit="ms",
+            note=f"usage_totals over {MONTHS} months for a partner holding {held:,} units, "
+            f"median of 5 warm runs (first {seconds(cpor_first)}); baseline: the same join "
+            f"and aggregate in DuckDB over the tables exported to Parquet "
+            f"(first {seconds(duck_first)})",
+        )
+    ]
+
+
 def main() -> None:
-    rows = int(sys.argv[1].replace("_", "")) if len(sys.argv) > 1 else 10_000_000
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--big", type=int, default=3_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--dashboard", action="store_true")
+    parser.add_argument("--child", metavar="FILE")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
     url = harness.bench_url(DB_NAME)
-    load_before = os.getloadavg()[1]
-    total_started = time.perf_counter()
     harness.recreate_database(url)
     with tempfile.TemporaryDirectory(prefix="cpor-usage-bench-") as tmp:
         folder = Path(tmp)
-        harness.setup_django(url, var_dir=folder / "var")
+        var_dir = folder / "var"
+        harness.setup_django(url, var_dir=var_dir)
         from django.db import connection
 
-        from cpor.usage import selectors
-
-        log("approving claims in bulk for the partner's active associations…")
-        user, held = make_holder()
-        organisation_id = user.partner_membership.organisation_id
-        log(f"partner #{organisation_id} holds {held:,} active workload associations")
-
-        path = folder / "usage.csv"
-        log(f"writing {rows:,} usage rows to a CSV file…")
-        write_csv(path, rows)
-        size_mb = path.stat().st_size / 1e6
+        user = held = None
+        if args.dashboard:
+            log("approving claims in bulk for the partner's active associations…")
+            user, held = make_holder()
+        files = {}
+        for rows in sorted({args.rows, args.big}, reverse=True):  # the larger adds tenants
+            files[rows] = folder / f"usage-{rows}.csv"
+            log(f"writing {rows:,} usage rows to a CSV file…")
+            write_csv(files[rows], rows)
         connection.close()
-
-        log("plain COPY of the file…")
-        copy_seconds = plain_copy(url, path)
-        log(f"plain COPY: {seconds(copy_seconds)}")
-        log("manage.py import_usage of the same file…")
-        import_seconds, peak_kib, summary = cpor_import(url, path, folder / "var")
-        log(f"import_usage: {seconds(import_seconds)}, peak {peak_kib / 1024:.0f} MiB: {summary}")
+        path, resolved = files[args.rows], folder / "resolved.csv"
+        size_mb = path.stat().st_size / 1e6
 
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE usage_workloadusage")
-            conn.execute("VACUUM ANALYZE claims_association")
-            stored = conn.execute("SELECT COUNT(*) FROM usage_workloadusage").fetchone()[0]
-            size = conn.execute(
-                "SELECT pg_size_pretty(pg_total_relation_size('usage_workloadusage'))"
-            ).fetchone()[0]
-            held_rows = conn.execute(
-                "SELECT COUNT(*) FROM usage_workloadusage u JOIN claims_association a "
-                "ON a.tenant_id = u.tenant_id AND a.product_id = u.product_id "
-                "WHERE a.organisation_id = %s AND a.status = 'active' "
-                "AND a.subscription_id IS NULL",
-                [organisation_id],
-            ).fetchone()[0]
+            log("warm-up import, and the resolved rows for the baseline…")
+            reset(conn)
+            cpor_import(url, path, var_dir)
+            expected = fingerprint(conn)
+            export_resolved(conn, resolved)
+            log(f"{expected[0]:,} rows; resolved file {resolved.stat().st_size / 1e6:.0f} MB")
 
-        log("dashboard aggregate…")
-        window = selectors.month_window(MONTHS)
-        cpor_first, cpor_median, totals = timed(
-            lambda: selectors.usage_totals(actor=user, months=MONTHS)
-        )
-        units = list(selectors.active_units(actor=user)[:25])
-        page_first, page_median, _page = timed(
-            lambda: selectors.unit_usage(actor=user, units=units, months=MONTHS)
-        )
-        connection.close()
-        log("exporting to Parquet for DuckDB…")
-        usage_parquet, associations_parquet = export_parquet(url, folder)
-        duck = duckdb_totals(
-            usage_parquet, associations_parquet, organisation_id, window[0], window[-1]
-        )
-        duck_first, duck_median, duck_rows = timed(duck)
-        ours = [(t.month, t.active_users, t.paid_units) for t in totals if t.paid_units]
-        theirs = [(m, int(a), int(p)) for m, a, p in duck_rows]
-        assert ours == theirs, "PostgreSQL and DuckDB disagree on the totals"
-        log(f"usage_totals {seconds(cpor_median)} · DuckDB {seconds(duck_median)}")
+            peaks = []
 
-    table = [
-        (
-            f"import {rows:,} rows (CSV)",
-            f"{seconds(import_seconds)} ({rows / import_seconds:,.0f} rows/s)",
-            f"plain `COPY` {seconds(copy_seconds)} ({rows / copy_seconds:,.0f} rows/s)",
-            f"{import_seconds / copy_seconds:.1f}x",
-        ),
-        ("peak memory of `import_usage`", f"{peak_kib / 1024:,.0f} MiB", "", ""),
-        (
-            f"dashboard totals, {MONTHS} months, {held:,} units ({held_rows:,} of {stored:,} rows)",
-            f"{seconds(cpor_median)} (first {seconds(cpor_first)})",
-            f"DuckDB over Parquet {seconds(duck_median)} (first {seconds(duck_first)})",
-            f"{cpor_median / duck_median:.2f}x",
-        ),
-        (
-            "one dashboard page: 25 units with history and baselines",
-            f"{seconds(page_median)} (first {seconds(page_first)})",
-            "",
-            "",
-        ),
-    ]
-    table_text = "\n".join("| " + " | ".join(row) + " |" for row in table)
-    scale_note = ""
-    minutes_at_10m = 10_000_000 / rows * import_seconds / 60
-    if rows < 10_000_000:
-        scale_note = (
-            "- **Scale**: 10,000,000 rows do not fit the ~5 minute budget on this 2-core "
-            f"machine (the import alone would take about {minutes_at_10m:.0f} "
-            "minutes at this rate, more as the key index outgrows PostgreSQL's default 128 MB "
-            "`shared_buffers`), so this run uses the largest size that does.\n"
-        )
-    load_after = os.getloadavg()[1]
-    whole_run = seconds(time.perf_counter() - total_started)
-    text = f"""
-## Usage: bulk import and the partner dashboard
+            def side_cpor() -> harness.Usage:
+                reset(conn)
+                usage, peak, summary = cpor_import(url, path, var_dir)
+                assert fingerprint(conn) == expected, "the import wrote other rows"
+                peaks.append(peak)
+                log(f"  import_usage {seconds(usage.wall)}, peak {peak / 1024:.0f} MiB: {summary}")
+                return usage
 
-`bench/bench_usage.py {rows}` recreates a PostgreSQL database named `cpor_bench_usage`,
-approves claims in bulk until one partner holds {held:,} active workload associations,
-writes {rows:,} monthly workload usage rows ({MONTHS} months, a CSV file of
-{size_mb:,.0f} MB) and measures the import and the dashboard aggregate. It replaces this
-section when run again.
+            def side_copy() -> harness.Usage:
+                reset(conn)
+                usage = copy_resolved(conn, resolved)
+                assert fingerprint(conn) == expected, "the baseline wrote other rows"
+                log(f"  COPY of resolved rows {seconds(usage.wall)}")
+                return usage
 
-- Machine: {harness.machine()}, PostgreSQL {postgres_version(url)}, all on one host, shared
-  with other work (5-minute load average {load_before:.1f} before the run, {load_after:.1f}
-  after): timings vary between runs by up to 3x.
-- Date: {datetime.date.today().isoformat()}; whole run {whole_run}.
+            ours, theirs = harness.interleave(side_cpor, side_copy, rounds=args.rounds)
+            a, b = harness.median_usage(ours), harness.median_usage(theirs)
+            peak_small = statistics.median(peaks)
+            log(f"peak memory at {args.big:,} rows…")
+            reset(conn)
+            big_usage, peak_big, big_summary = cpor_import(url, files[args.big], var_dir)
+            log(f"  {seconds(big_usage.wall)}, peak {peak_big / 1024:.0f} MiB: {big_summary}")
+            version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
 
-| what | CPOR | baseline | ratio |
-|---|---:|---:|---:|
-{table_text}
+        extra = []
+        if args.dashboard:
+            reset_conn = psycopg.connect(url, autocommit=True)
+            reset(reset_conn)
+            reset_conn.close()
+            cpor_import(url, path, var_dir)
+            extra = dashboard(url, folder, user, held)
 
-- **Import**: `manage.py import_usage` in a child process: every row checked in Python
-  (GUID, known workload, first-of-month not in the future, whole non-negative numbers),
-  good rows streamed by `COPY` into a staging table, then duplicate keys and unknown
-  tenants rejected in SQL and each month upserted (`INSERT … SELECT … ON CONFLICT DO
-  UPDATE`) in its own transaction. Peak memory is the child's `ru_maxrss`; it does not
-  grow with the file (batches of 50,000 rows). The baseline is `COPY` of the same file
-  into a table of the same columns with no key, no index and no checks. The table ends
-  at {size} with its covering key index. Summary line: `{summary}`
-- **Dashboard totals**: `usage_totals` (the query behind the totals chart and table:
-  monthly sums over the partner's active workload units, joined on the association's
-  current state), median of 5 warm runs after `VACUUM ANALYZE`; PostgreSQL walks the
-  partner's associations and reads each unit's months from the covering primary key.
-  The baseline is the same join and aggregate in DuckDB (in-process, reading the two
-  tables exported once to Parquet). Both return identical totals (checked).
-- **Why the tables look like this**: the primary key is the natural key (tenant,
-  workload, month), so there is no surrogate id and no second index to maintain, and
-  on PostgreSQL it `INCLUDE`s the measures (index-only scans for the dashboard); a BRIN
-  index on the month costs a few pages. The foreign keys carry no database constraint:
-  measured once on 200,000 rows, checking two references per row made the monthly
-  upserts 3.8x slower (8.1 s against 2.1 s); the import joins every row to an existing
-  tenant in the statement that writes it instead. A unique index on the staged
-  (month, key) both proves the file has no duplicate keys and drives each month's pass.
-{scale_note}"""
-    print(text)
-    harness.write_section(START, END, text)
-
-
-def postgres_version(url: str) -> str:
-    with psycopg.connect(url) as conn:
-        version = conn.execute("SHOW server_version").fetchone()[0]
-    return re.split(r"\s", version)[0]
+    rows_cpor, rows_copy = args.rows / a.wall, args.rows / b.wall
+    load = os.getloadavg()
+    note = (
+        f"manage.py import_usage of a {size_mb:.0f} MB CSV file, {args.rows:,} rows over "
+        f"{MONTHS} months, into an empty usage table (covering primary key and BRIN index), "
+        f"median of {args.rounds} interleaved rounds; baseline: COPY of the same rows already "
+        f"resolved (ids, dates) into the same table; CPU per import: CPOR "
+        f"{a.cpu_app:.2f} s app + {a.cpu_pg:.2f} s PostgreSQL, COPY {b.cpu_app:.2f} s + "
+        f"{b.cpu_pg:.2f} s; peak memory {peak_small / 1024:.0f} MiB at {args.rows:,} rows, "
+        f"{peak_big / 1024:.0f} MiB at {args.big:,} ({args.big / big_usage.wall:,.0f} rows/s); "
+        f"PostgreSQL {version}; load average {load[0]:.1f}"
+    )
+    result = harness.row(
+        "usage_import",
+        rows_cpor,
+        rows_copy,
+        unit="rows/s",
+        note=note,
+        cpu_app_s=a.cpu_app,
+        cpu_pg_s=a.cpu_pg,
+        baseline_cpu_app_s=b.cpu_app,
+        baseline_cpu_pg_s=b.cpu_pg,
+        cpu_app_ms=a.cpu_app * 1000,
+        cpu_pg_ms=a.cpu_pg * 1000,
+        baseline_cpu_app_ms=b.cpu_app * 1000,
+        baseline_cpu_pg_ms=b.cpu_pg * 1000,
+        cpu_ratio=(a.cpu_app + a.cpu_pg) / (b.cpu_app + b.cpu_pg),
+        wall_s=a.wall,
+        baseline_wall_s=b.wall,
+        samples_wall_s=[round(u.wall, 3) for u in ours],
+        baseline_samples_wall_s=[round(u.wall, 3) for u in theirs],
+        peak_rss_mib={str(args.rows): peak_small / 1024, str(args.big): peak_big / 1024},
+    )
+    target = harness.record_results("usage", [result, *extra], note="bench/bench_usage.py")
+    print(json.dumps(result, indent=2))
+    log(f"wrote {target}")
 
 
 if __name__ == "__main__":

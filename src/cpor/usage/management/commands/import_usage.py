@@ -24,7 +24,15 @@ class Command(BaseCommand):
             metavar="CSV",
             help="Write every rejected row (row, column, reason) to this CSV file.",
         )
-        parser.add_argument("--batch-rows", type=int, default=None, metavar="N")
+        parser.add_argument(
+            "--batch-rows",
+            type=int,
+            default=None,
+            metavar="N",
+            help="Rows per Parquet record batch, and per batch when a CSV file has to be "
+            "parsed row by row (lines of the wrong width, SQLite). A CSV file otherwise "
+            "streams to PostgreSQL in 1 MiB chunks.",
+        )
 
     def handle(self, *args, file: Path, rejects: Path | None, batch_rows: int | None, **opts):
         file, rejects = Path(file), Path(rejects) if rejects else None

@@ -194,7 +194,8 @@ def _rows(
     width = len(columns)
     malformed = (None,) * len(positions)
     batch: list[tuple] = []
-    for line in csv.reader(text):
+    # PostgreSQL text holds no NUL: it becomes U+FFFD, as bytes that are not UTF-8 do.
+    for line in csv.reader(part.replace("\x00", "\ufffd") for part in text):
         if len(line) == width:
             batch.append((*(line[i] for i in positions), None))
         elif line:  # a blank line is skipped

@@ -233,6 +233,15 @@ def test_lines_of_the_wrong_width_and_bytes_that_are_not_utf8():
     assert stored(tenant) == {"2026-04": (3, 4)}
 
 
+def test_a_nul_character_rejects_its_row_only():
+    tenant = TenantFactory()
+    report = run(
+        HEADER + f"{tenant.tenant_id},te\x00ams,2026-05,1,2\n{tenant.tenant_id},teams,2026-04,3,4\n"
+    )
+    assert rejected(report) == {1: ("workload", "unknown workload")}
+    assert stored(tenant) == {"2026-04": (3, 4)}
+
+
 def test_quoted_values_and_extra_columns():
     tenant = TenantFactory()
     report = run(

@@ -6,6 +6,7 @@ background work run in-process. ``CPOR_MODE=production`` refuses to start withou
 explicit ``SECRET_KEY``, ``ALLOWED_HOSTS`` and ``DATABASE_URL``.
 """
 
+import os
 import secrets
 from pathlib import Path
 
@@ -173,6 +174,13 @@ STORAGES = {
 # a local folder, or to an S3-compatible bucket when S3_BUCKET is set; either way they
 # are served only through permission-checked views.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "private")))
+# Uploads too large to keep in memory spool here rather than in the shared system temp
+# folder: readable by this user only, swept at the web process's start and by the
+# periodic job `sweep_upload_temp` of whatever a crashed worker left (cpor.upload_temp).
+FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "upload-tmp")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(mode=0o700, exist_ok=True)
+os.chmod(FILE_UPLOAD_TEMP_DIR, 0o700)  # mkdir's mode is cut by the umask
+FILE_UPLOAD_TEMP_MAX_AGE_SECONDS = env_int("FILE_UPLOAD_TEMP_MAX_AGE_SECONDS", 900, minimum=60)
 _s3_bucket = env_str("S3_BUCKET", "")
 if _s3_bucket:
     STORAGES["default"] = {
@@ -290,6 +298,7 @@ CELERY_BEAT_SCHEDULE = {
             "warn_stale_drafts",
             "expire_stale_drafts",
             "reject_unanswered",
+            "sweep_upload_temp",
         )
     },
 }

@@ -4,3 +4,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings")
 application = get_wsgi_application()
+
+# Spooled uploads a crashed worker left behind (customers' documents) go at start-up.
+from cpor.upload_temp import upload_temp_sweep  # noqa: E402 - needs the settings above
+
+upload_temp_sweep()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from cpor.claims import services as claims
 from cpor.notifications import consumers, delivery
+from cpor.upload_temp import upload_temp_sweep
 
 
 def _outbox_retry() -> int:
@@ -19,6 +20,7 @@ JOBS: dict[str, Callable[[], int]] = {
     "warn_stale_drafts": lambda: claims.claims_warn_stale_drafts(),
     "expire_stale_drafts": lambda: claims.claims_expire_stale_drafts(),
     "reject_unanswered": lambda: claims.claims_reject_unanswered(),
+    "sweep_upload_temp": lambda: upload_temp_sweep(),
     # Last, so the events the other jobs just wrote become messages and go out in the
     # same run; the sweep also covers any wake-up that was lost.
     "consume_events": lambda: len(consumers.consume_all()),

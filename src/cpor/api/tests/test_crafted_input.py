@@ -55,3 +55,13 @@ def test_json_at_the_depth_limit_reaches_the_serializer(client):
     response = client.post(CLAIMS, body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["code"] != "json_too_deep"
+
+
+def test_the_depth_refusal_is_translated(client):
+    response = client.post(
+        CLAIMS,
+        "[" * 100 + "]" * 100,
+        content_type="application/json",
+        headers={"accept-language": "pt-PT"},
+    )
+    assert response.json()["message"] == "O corpo JSON tem mais de 32 níveis de aninhamento."

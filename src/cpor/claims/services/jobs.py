@@ -1,28 +1,31 @@
 """The periodic transitions: activation, expiry and renewal, stale drafts, unanswered requests.
 
-Each job works batch by batch, one transaction per batch, in a constant number of
-statements whatever the batch size: one ``UPDATE … RETURNING`` picks and changes the
-batch, and one multi-row ``INSERT`` built from the returned rows writes its history
-events. Where an event needs a value the update overwrites (a draft's last change, the
-status an association had before it ended), the batch is first read under the same lock
-and then changed by id. Like every transition, a job writes its state and its events
-and nothing else: e-mails and webhooks follow from the events after commit.
+Each job is a batch transition: pick up to ``batch_size`` due rows (``due``: their ids
+and what their history events need, read before the change), change them with one
+``UPDATE … FROM due``, and write their history events with one ``INSERT … SELECT … FROM
+due``, in one transaction, batch after batch. The statements are the same whatever the
+batch size, and so is their number:
 
-Two workers may run the same job at once. On PostgreSQL the batch is picked with
-``FOR UPDATE … SKIP LOCKED``: each worker takes rows the other does not hold, neither
-waits for the other, and a row changed by someone else meanwhile is re-checked as it is
-locked. On SQLite every write transaction begins IMMEDIATE: one writer at a time.
+- on PostgreSQL, one statement: ``due`` is a CTE picked ``FOR UPDATE … SKIP LOCKED``
+  (so two workers running the same job take different rows and never wait for each
+  other), and the update and the insert are data-modifying CTEs over it;
+- on SQLite, which has no data-modifying CTEs, the pick, the update and the insert run
+  one after the other, with ``due`` handed back as a ``VALUES`` list; every write
+  transaction begins IMMEDIATE there, so one writer runs at a time.
+
+Like every transition, a job writes its state and its events and nothing else: e-mails
+and webhooks follow from the events after commit. The events' messages are the
+translated texts the row-by-row code wrote, assembled in SQL from the same templates.
 """
 
 import datetime
-import uuid
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from cpor.catalog.models import ProgramSettings
@@ -37,29 +40,46 @@ from cpor.claims.models import (
 from cpor.claims.reasons import RejectionReason
 from cpor.claims.services.history import SYSTEM
 
-BATCH_SIZE = 500
-# An event row takes nine parameters; PostgreSQL accepts at most 65,535 per statement.
+BATCH_SIZE = 2000
+# SQLite gets a batch back as parameters: a few per row, well under its limits.
 MAX_BATCH_SIZE = 5000
 
 PENDING = AssociationStatus.PENDING_CUSTOMER
 ACTIVE = AssociationStatus.ACTIVE
-ENDED = AssociationStatus.ENDED
+HELD = "(%s, %s)"
 # A renewal another association already holds cannot take this one (one holder per unit).
-_RENEWAL_FREE = """NOT EXISTS (
-    SELECT 1 FROM claims_association h
-    WHERE h.subscription_id = r.id AND h.status IN (%s, %s))"""
+RENEWAL_FREE = f"""NOT EXISTS (
+    SELECT 1 FROM claims_association h WHERE h.subscription_id = r.id AND h.status IN {HELD})"""  # noqa: S608 - every SQL text here is built from constants; values are parameters
 
 
-class _Event(NamedTuple):
-    """One history event as the jobs write it: no actor, acting as "system"."""
+class Sql(NamedTuple):
+    """A piece of SQL and its parameters."""
 
-    claim_id: int
-    association_id: int | None
+    text: str
+    params: Sequence[Any] = ()
+
+
+class Event(NamedTuple):
+    """The history event each due row gets: SQL over ``due`` or a plain value. The actor
+    is always "system"."""
+
+    claim: Sql
+    association: Sql | None
     action: str
-    from_status: str = ""
-    to_status: str = ""
+    from_status: Sql | str = ""
+    to_status: Sql | str = ""
     reason_code: str = ""
-    message: str = ""
+    message: Sql | str = ""
+
+
+class Transition(NamedTuple):
+    table: str
+    pick: Sql  # SELECT of the due rows: their id first, then what ``change`` and ``event`` need
+    columns: tuple[str, ...]  # the names ``pick``'s columns get in ``due``
+    lock: str  # the alias in ``pick`` whose rows are locked
+    change: Sql  # the SET clause; may read ``due``
+    event: Event
+    also: tuple[Sql, ...] = ()  # further statements over ``due`` (the claims' lines)
 
 
 # ---------------------------------------------------------------------------
@@ -72,25 +92,19 @@ def associations_activate_due(
     """Pending customer → Active for every association whose notice period has passed
     (``notice_ends_at <= now``); returns how many it activated."""
     now = now or timezone.now()
-    sql = f"""
-        UPDATE claims_association SET status = %s, activated_at = %s
-        WHERE id IN (
-            SELECT id FROM claims_association
-            WHERE status = %s AND notice_ends_at <= %s
-            LIMIT %s {_skip_locked("claims_association")}
-        )
-        RETURNING claim_id, id"""  # noqa: S608 - only the lock clause is interpolated
-    params = [ACTIVE, now, PENDING, now, batch_size]
-
-    def batch() -> int:
-        rows = _fetch(sql, params)
-        _record_events(
-            [_Event(claim, pk, EventAction.ACTIVATE, PENDING, ACTIVE) for claim, pk in rows],
-            at=now,
-        )
-        return len(rows)
-
-    return _in_batches(batch, batch_size)
+    activation = Transition(
+        table="claims_association",
+        pick=Sql(
+            "SELECT id, claim_id FROM claims_association"
+            " WHERE status = %s AND notice_ends_at <= %s",
+            [PENDING, now],
+        ),
+        columns=("id", "claim_id"),
+        lock="claims_association",
+        change=Sql("status = %s, activated_at = %s", [ACTIVE, now]),
+        event=Event(Sql("due.claim_id"), Sql("due.id"), EventAction.ACTIVATE, PENDING, ACTIVE),
+    )
+    return _in_batches(activation, at=now, batch_size=batch_size)
 
 
 def associations_expire_ended_subscriptions(
@@ -104,97 +118,72 @@ def associations_expire_ended_subscriptions(
     over or ended."""
     today = today or timezone.localdate()
     now = timezone.now()
-    return _carry_over_to_renewals(today, now, batch_size) + _expire_ended(today, now, batch_size)
-
-
-def _carry_over_to_renewals(today: datetime.date, now: datetime.datetime, batch_size: int) -> int:
-    sql = f"""
-        UPDATE claims_association SET subscription_id = (
-            SELECT r.id FROM customers_subscription r
-            WHERE r.predecessor_id = claims_association.subscription_id
-        )
-        WHERE id IN (
-            SELECT a.id FROM claims_association a
+    carry_over = Transition(
+        table="claims_association",
+        pick=Sql(
+            f"""SELECT a.id, a.claim_id, a.status, r.id, s.subscription_id, r.subscription_id
+            FROM claims_association a
             JOIN customers_subscription s ON s.id = a.subscription_id
             JOIN customers_subscription r ON r.predecessor_id = s.id
-            WHERE a.status IN (%s, %s) AND s.ends_on < %s AND r.ends_on >= %s
-              AND {_RENEWAL_FREE}
-            LIMIT %s {_skip_locked("a")}
-        )
-        RETURNING claim_id, id, status,
-            (SELECT p.subscription_id FROM customers_subscription p
-             JOIN customers_subscription r ON r.predecessor_id = p.id
-             WHERE r.id = claims_association.subscription_id),
-            (SELECT r.subscription_id FROM customers_subscription r
-             WHERE r.id = claims_association.subscription_id)"""  # noqa: S608 - constants
-    params = [PENDING, ACTIVE, today, today, PENDING, ACTIVE, batch_size]
-
-    def batch() -> int:
-        rows = _fetch(sql, params)
-        _record_events(
-            [
-                _Event(
-                    claim,
-                    pk,
-                    EventAction.CARRY_OVER,
-                    status,
-                    status,
-                    message=_("Carried over from %(old)s to renewal %(new)s.")
-                    % {"old": _uuid(old), "new": _uuid(new)},
-                )
-                for claim, pk, status, old, new in rows
-            ],
-            at=now,
-        )
-        return len(rows)
-
-    # A claim approved at the same moment may take a renewal this batch moves an
-    # association to: the unique index makes the batch wait for it, then refuses the
-    # batch. The next pick sees that renewal held and leaves the association to expire.
-    return _in_batches(batch, batch_size, retries=3)
-
-
-def _expire_ended(today: datetime.date, now: datetime.datetime, batch_size: int) -> int:
-    pick = f"""
-        SELECT a.id, a.claim_id, a.status, s.subscription_id, s.ends_on
-        FROM claims_association a
-        JOIN customers_subscription s ON s.id = a.subscription_id
-        WHERE a.status IN (%s, %s) AND s.ends_on < %s
-          AND NOT EXISTS (
-              SELECT 1 FROM customers_subscription r
-              WHERE r.predecessor_id = s.id AND r.ends_on >= %s AND {_RENEWAL_FREE}
-          )
-        LIMIT %s {_skip_locked("a")}"""  # noqa: S608 - constants
-    params = [PENDING, ACTIVE, today, today, PENDING, ACTIVE, batch_size]
-
-    def batch() -> int:
-        rows = _fetch(pick, params)
-        if not rows:
-            return 0
-        messages = {
-            pk: _("Subscription %(id)s ended on %(day)s.")
-            % {"id": _uuid(subscription), "day": _date(ends_on).isoformat()}
-            for pk, _claim, _status, subscription, ends_on in rows
-        }
-        # The message differs per association: joined in from a VALUES list.
-        values = ", ".join(["(%s, %s)"] * len(rows))
-        _execute(
-            f"""UPDATE claims_association
-            SET status = %s, end_reason = %s, ended_at = %s, end_message = v.column2
-            FROM (VALUES {values}) AS v
-            WHERE claims_association.id = v.column1""",  # noqa: S608 - placeholders only
-            [ENDED, EndReason.EXPIRED, now, *(x for item in messages.items() for x in item)],
-        )
-        _record_events(
-            [
-                _Event(claim, pk, EventAction.END, status, ENDED, EndReason.EXPIRED, messages[pk])
-                for pk, claim, status, _subscription, _ends_on in rows
-            ],
-            at=now,
-        )
-        return len(rows)
-
-    return _in_batches(batch, batch_size)
+            WHERE a.status IN {HELD} AND s.ends_on < %s AND r.ends_on >= %s
+              AND {RENEWAL_FREE}""",  # noqa: S608 - constants
+            [PENDING, ACTIVE, today, today, PENDING, ACTIVE],
+        ),
+        columns=("id", "claim_id", "status", "renewal_id", "old_uuid", "new_uuid"),
+        lock="a",
+        change=Sql("subscription_id = due.renewal_id"),
+        event=Event(
+            Sql("due.claim_id"),
+            Sql("due.id"),
+            EventAction.CARRY_OVER,
+            Sql("due.status"),
+            Sql("due.status"),
+            message=_message(
+                _("Carried over from %(old)s to renewal %(new)s."),
+                old=_uuid_text("due.old_uuid"),
+                new=_uuid_text("due.new_uuid"),
+            ),
+        ),
+    )
+    ended = _message(
+        _("Subscription %(id)s ended on %(day)s."),
+        id=_uuid_text("due.subscription_uuid"),
+        day=_day("due.ends_on"),
+    )
+    expiry = Transition(
+        table="claims_association",
+        pick=Sql(
+            f"""SELECT a.id, a.claim_id, a.status, s.subscription_id, s.ends_on
+            FROM claims_association a
+            JOIN customers_subscription s ON s.id = a.subscription_id
+            WHERE a.status IN {HELD} AND s.ends_on < %s AND NOT EXISTS (
+                SELECT 1 FROM customers_subscription r
+                WHERE r.predecessor_id = s.id AND r.ends_on >= %s AND {RENEWAL_FREE}
+            )""",  # noqa: S608 - constants
+            [PENDING, ACTIVE, today, today, PENDING, ACTIVE],
+        ),
+        columns=("id", "claim_id", "status", "subscription_uuid", "ends_on"),
+        lock="a",
+        change=Sql(
+            f"status = %s, end_reason = %s, ended_at = %s, end_message = {ended.text}",
+            [AssociationStatus.ENDED, EndReason.EXPIRED, now, *ended.params],
+        ),
+        event=Event(
+            Sql("due.claim_id"),
+            Sql("due.id"),
+            EventAction.END,
+            Sql("due.status"),
+            AssociationStatus.ENDED,
+            EndReason.EXPIRED,
+            ended,
+        ),
+    )
+    # A claim approved at the same moment may take a renewal a batch moves an association
+    # to: the unique index makes the batch wait for it, then refuses the batch. Picked
+    # again, that renewal is held, and the association is left to expire.
+    return _in_batches(carry_over, at=now, batch_size=batch_size, retries=3) + _in_batches(
+        expiry, at=now, batch_size=batch_size
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -213,35 +202,27 @@ def claims_warn_stale_drafts(
     expiry = datetime.timedelta(days=ProgramSettings.load().draft_expiry_days)
     warn_before = datetime.timedelta(days=settings.CPOR_DRAFT_WARNING_DAYS)
     cutoff = now - max(expiry - warn_before, datetime.timedelta(0))
-    sql = f"""
-        UPDATE claims_claim SET draft_warned_at = %s
-        WHERE id IN (
-            SELECT id FROM claims_claim
-            WHERE status = %s AND updated_at < %s
-              AND (draft_warned_at IS NULL OR draft_warned_at < updated_at)
-            LIMIT %s {_skip_locked("claims_claim")}
-        )
-        RETURNING id, updated_at"""  # noqa: S608 - only the lock clause is interpolated
-    params = [now, ClaimStatus.DRAFT, cutoff, batch_size]
-
-    def batch() -> int:
-        rows = _fetch(sql, params)
-        _record_events(
-            [
-                _Event(
-                    pk,
-                    None,
-                    EventAction.WARN_EXPIRY,
-                    message=_("Expires on %s unless edited.")
-                    % (_datetime(updated_at) + expiry).date().isoformat(),
-                )
-                for pk, updated_at in rows
-            ],
-            at=now,
-        )
-        return len(rows)
-
-    return _in_batches(batch, batch_size)
+    warning = Transition(
+        table="claims_claim",
+        pick=Sql(
+            "SELECT id, updated_at FROM claims_claim"
+            " WHERE status = %s AND updated_at < %s"
+            " AND (draft_warned_at IS NULL OR draft_warned_at < updated_at)",
+            [ClaimStatus.DRAFT, cutoff],
+        ),
+        columns=("id", "updated_at"),
+        lock="claims_claim",
+        change=Sql("draft_warned_at = %s", [now]),
+        event=Event(
+            Sql("due.id"),
+            None,
+            EventAction.WARN_EXPIRY,
+            message=_message(
+                _("Expires on %s unless edited."), _utc_day("due.updated_at", plus=expiry)
+            ),
+        ),
+    )
+    return _in_batches(warning, at=now, batch_size=batch_size)
 
 
 def claims_expire_stale_drafts(
@@ -250,40 +231,25 @@ def claims_expire_stale_drafts(
     """Expire drafts untouched for the program's draft expiry period."""
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=ProgramSettings.load().draft_expiry_days)
-    pick = f"""
-        SELECT id, updated_at FROM claims_claim
-        WHERE status = %s AND updated_at < %s
-        LIMIT %s {_skip_locked("claims_claim")}"""  # noqa: S608 - only the lock clause
-    params = [ClaimStatus.DRAFT, cutoff, batch_size]
-
-    def batch() -> int:
-        # Read first: the event names the last change, which the update overwrites.
-        rows = _fetch(pick, params)
-        if not rows:
-            return 0
-        ids = [pk for pk, _updated_at in rows]
-        _execute(
-            f"""UPDATE claims_claim SET status = %s, updated_at = %s
-            WHERE id IN {_placeholders(ids)}""",  # noqa: S608 - placeholders only
-            [ClaimStatus.EXPIRED, now, *ids],
-        )
-        _record_events(
-            [
-                _Event(
-                    pk,
-                    None,
-                    EventAction.EXPIRE,
-                    ClaimStatus.DRAFT,
-                    ClaimStatus.EXPIRED,
-                    message=_("Untouched since %s.") % _datetime(updated_at).date().isoformat(),
-                )
-                for pk, updated_at in rows
-            ],
-            at=now,
-        )
-        return len(rows)
-
-    return _in_batches(batch, batch_size)
+    expiry = Transition(
+        table="claims_claim",
+        pick=Sql(
+            "SELECT id, updated_at FROM claims_claim WHERE status = %s AND updated_at < %s",
+            [ClaimStatus.DRAFT, cutoff],
+        ),
+        columns=("id", "updated_at"),
+        lock="claims_claim",
+        change=Sql("status = %s, updated_at = %s", [ClaimStatus.EXPIRED, now]),
+        event=Event(
+            Sql("due.id"),
+            None,
+            EventAction.EXPIRE,
+            ClaimStatus.DRAFT,
+            ClaimStatus.EXPIRED,
+            message=_message(_("Untouched since %s."), _utc_day("due.updated_at")),
+        ),
+    )
+    return _in_batches(expiry, at=now, batch_size=batch_size)
 
 
 def claims_reject_unanswered(
@@ -292,64 +258,58 @@ def claims_reject_unanswered(
     """Reject claims whose request for information passed its deadline unanswered
     (``info_requested_until < now``), with their pending lines."""
     now = now or timezone.now()
-    sql = f"""
-        UPDATE claims_claim
-        SET status = %s, updated_at = %s, decided_at = %s, info_requested_until = NULL
-        WHERE id IN (
-            SELECT id FROM claims_claim
-            WHERE status = %s AND info_requested_until < %s
-            LIMIT %s {_skip_locked("claims_claim")}
-        )
-        RETURNING id"""  # noqa: S608 - only the lock clause is interpolated
-    params = [ClaimStatus.REJECTED, now, now, ClaimStatus.ACTION_REQUIRED, now, batch_size]
-    message = _("No answer by the deadline.")
-
-    def batch() -> int:
-        rows = _fetch(sql, params)
-        if not rows:
-            return 0
-        ids = [pk for (pk,) in rows]
-        _execute(
-            f"""UPDATE claims_claimline SET status = %s
-            WHERE status = %s AND claim_id IN {_placeholders(ids)}""",  # noqa: S608
-            [LineStatus.REJECTED, LineStatus.PENDING, *ids],
-        )
-        _record_events(
-            [
-                _Event(
-                    pk,
-                    None,
-                    EventAction.REJECT,
-                    ClaimStatus.ACTION_REQUIRED,
-                    ClaimStatus.REJECTED,
-                    RejectionReason.NO_PARTNER_RESPONSE,
-                    message,
-                )
-                for (pk,) in rows
-            ],
-            at=now,
-        )
-        return len(rows)
-
-    return _in_batches(batch, batch_size)
+    rejection = Transition(
+        table="claims_claim",
+        pick=Sql(
+            "SELECT id FROM claims_claim WHERE status = %s AND info_requested_until < %s",
+            [ClaimStatus.ACTION_REQUIRED, now],
+        ),
+        columns=("id",),
+        lock="claims_claim",
+        change=Sql(
+            "status = %s, updated_at = %s, decided_at = %s, info_requested_until = NULL",
+            [ClaimStatus.REJECTED, now, now],
+        ),
+        also=(
+            Sql(
+                "UPDATE claims_claimline SET status = %s"
+                " WHERE status = %s AND claim_id IN (SELECT id FROM due)",
+                [LineStatus.REJECTED, LineStatus.PENDING],
+            ),
+        ),
+        event=Event(
+            Sql("due.id"),
+            None,
+            EventAction.REJECT,
+            ClaimStatus.ACTION_REQUIRED,
+            ClaimStatus.REJECTED,
+            RejectionReason.NO_PARTNER_RESPONSE,
+            _("No answer by the deadline."),
+        ),
+    )
+    return _in_batches(rejection, at=now, batch_size=batch_size)
 
 
 # ---------------------------------------------------------------------------
-# The statements
+# Running a transition batch by batch
 
 
-def _in_batches(batch: Callable[[], int], batch_size: int, *, retries: int = 0) -> int:
-    """Run ``batch`` in its own transaction until one comes back short: what is left is
-    held by another worker, which acts on it. A batch refused by a unique index is
-    rolled back and picked again, up to ``retries`` times."""
+def _in_batches(
+    transition: Transition, *, at: datetime.datetime, batch_size: int, retries: int = 0
+) -> int:
+    """Run batches, each in its own transaction, until one comes back short: what is left
+    is held by another worker, which acts on it. A batch refused by a unique index is
+    rolled back and picked again, up to ``retries`` times. Returns the rows changed."""
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}, not {batch_size}")
-    done = 0
-    refused = 0
+    run = _batch_postgresql if connection.vendor == "postgresql" else _batch_sqlite
+    done = refused = 0
     while True:
         try:
             with transaction.atomic():
-                count = batch()
+                count = run(transition, at, batch_size)
+                if count:
+                    events.announce()
         except IntegrityError:
             refused += 1
             if refused > retries:
@@ -360,71 +320,145 @@ def _in_batches(batch: Callable[[], int], batch_size: int, *, retries: int = 0) 
             return done
 
 
-def _skip_locked(alias: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"FOR UPDATE OF {alias} SKIP LOCKED"
-    return ""  # SQLite: the IMMEDIATE transaction already excludes every other writer
+_EVENT_COLUMNS = (
+    "claim_id, association_id, action, from_status, to_status, reason_code, message,"
+    " internal, shared, actor_id, actor_label, at"
+)
 
 
-def _fetch(sql: str, params: Sequence[Any]) -> list[tuple]:
+def _batch_postgresql(transition: Transition, at: datetime.datetime, batch_size: int) -> int:
+    table, pick, change = transition.table, transition.pick, transition.change
+    also = [Sql(f", also_{i} AS ({sql.text})", sql.params) for i, sql in enumerate(transition.also)]
+    insert = _insert_events(transition.event, at)
+    statement = _join(
+        Sql(
+            f"WITH due ({', '.join(transition.columns)}) AS ({pick.text}"
+            f" LIMIT %s FOR UPDATE OF {transition.lock} SKIP LOCKED)",
+            [*pick.params, batch_size],
+        ),
+        Sql(
+            f", changed AS (UPDATE {table} SET {change.text} FROM due WHERE {table}.id = due.id)",  # noqa: S608
+            change.params,
+        ),
+        *also,
+        insert,
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_adapt(value) for value in params])
-        return cursor.fetchall()
+        cursor.execute(statement.text, statement.params)
+        return cursor.rowcount
 
 
-def _execute(sql: str, params: Sequence[Any]) -> None:
+def _batch_sqlite(transition: Transition, at: datetime.datetime, batch_size: int) -> int:
+    table, pick, change = transition.table, transition.pick, transition.change
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_adapt(value) for value in params])
+        cursor.execute(f"{pick.text} LIMIT %s", _adapt([*pick.params, batch_size]))
+        rows = cursor.fetchall()
+        if not rows:
+            return 0
+        row = "(" + ", ".join(["%s"] * len(transition.columns)) + ")"
+        values = ", ".join([row] * len(rows))
+        due = Sql(
+            f"WITH due ({', '.join(transition.columns)}) AS (VALUES {values})",
+            [value for values in rows for value in values],
+        )
+        statements = [
+            Sql(
+                f"UPDATE {table} SET {change.text} FROM due WHERE {table}.id = due.id",  # noqa: S608
+                change.params,
+            ),
+            *transition.also,
+            _insert_events(transition.event, at),
+        ]
+        for statement in statements:
+            sql = _join(due, Sql(" "), statement)
+            cursor.execute(sql.text, _adapt(sql.params))
+    return len(rows)
 
 
-def _adapt(value: Any) -> Any:
+def _insert_events(event: Event, at: datetime.datetime) -> Sql:
+    """``INSERT … SELECT … FROM due`` of one history event per due row; ``txid`` is left
+    to its database default (the writing transaction)."""
+    values = [
+        _value(event.claim),
+        _value(event.association),
+        _value(event.action),
+        _value(event.from_status),
+        _value(event.to_status),
+        _value(event.reason_code),
+        _value(event.message),
+        Sql("false, false, NULL"),
+        _value(SYSTEM),
+        _value(at),
+    ]
+    select = Sql(", ".join(v.text for v in values), [p for v in values for p in v.params])
+    return _join(
+        Sql(f" INSERT INTO claims_claimevent ({_EVENT_COLUMNS}) SELECT "),
+        select,
+        Sql(" FROM due"),
+    )
+
+
+# ---------------------------------------------------------------------------
+# SQL pieces
+
+
+def _join(*pieces: Sql) -> Sql:
+    return Sql("".join(p.text for p in pieces), [param for p in pieces for param in p.params])
+
+
+def _value(value: Sql | str | datetime.datetime | None) -> Sql:
+    if value is None:
+        return Sql("NULL")
+    if isinstance(value, Sql):
+        return value
+    return Sql("%s", [_adapt([value])[0]])
+
+
+def _adapt(params: Sequence[Any]) -> list[Any]:
     """Dates and times as the ORM stores them (on SQLite: naive UTC text, so that text
     comparisons with stored values hold)."""
-    if isinstance(value, datetime.datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    if isinstance(value, datetime.date):
-        return connection.ops.adapt_datefield_value(value)
-    return value
+    adapted = []
+    for value in params:
+        if isinstance(value, datetime.datetime):
+            value = connection.ops.adapt_datetimefield_value(value)
+        elif isinstance(value, datetime.date):
+            value = connection.ops.adapt_datefield_value(value)
+        adapted.append(value)
+    return adapted
 
 
-def _placeholders(values: Sequence[Any]) -> str:
-    return "(" + ", ".join(["%s"] * len(values)) + ")"
+def _message(template: str, *positional: Sql, **named: Sql) -> Sql:
+    """A translated message whose ``%s`` / ``%(name)s`` placeholders are SQL values."""
+    pieces: list[Sql] = []
+    values = iter(positional)
+    # Split with one group: text, placeholder name (None for %s), text, …
+    for i, part in enumerate(re.split(r"%(?:\((\w+)\))?s", template)):
+        if i % 2 == 1:
+            pieces.append(named[part] if part else next(values))
+        elif part:
+            pieces.append(Sql("%s", [part.replace("%%", "%")]))
+    return Sql(
+        "(" + " || ".join(p.text for p in pieces) + ")", [x for p in pieces for x in p.params]
+    )
 
 
-_EVENT_ROW = "(%s, %s, %s, %s, %s, %s, %s, false, false, NULL, %s, %s)"
+def _uuid_text(column: str) -> Sql:
+    """A UUID column as text, with hyphens (SQLite stores 32 hex digits)."""
+    if connection.vendor == "postgresql":
+        return Sql(f"{column}::text")
+    parts = [(1, 8), (9, 4), (13, 4), (17, 4), (21, 12)]
+    return Sql("lower(" + " || '-' || ".join(f"substr({column}, {a}, {n})" for a, n in parts) + ")")
 
 
-def _record_events(batch: Sequence[_Event], *, at: datetime.datetime) -> None:
-    """One INSERT for the batch's history events; the consumers are woken after commit.
-    ``txid`` is left to its database default (the writing transaction)."""
-    if not batch:
-        return
-    rows = ", ".join([_EVENT_ROW] * len(batch))
-    at = _adapt(at)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""INSERT INTO claims_claimevent (claim_id, association_id, action, from_status,
-            to_status, reason_code, message, internal, shared, actor_id, actor_label, at)
-            VALUES {rows}""",  # noqa: S608 - placeholders only
-            [value for event in batch for value in (*event, SYSTEM, at)],
-        )
-    events.announce()
+def _day(column: str) -> Sql:
+    """A date column as YYYY-MM-DD."""
+    if connection.vendor == "postgresql":
+        return Sql(f"to_char({column}, 'YYYY-MM-DD')")
+    return Sql(f"date({column})")
 
 
-# Raw rows come back as the driver gives them: PostgreSQL's types, or SQLite's text.
-
-
-def _uuid(value: uuid.UUID | str) -> str:
-    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(value))
-
-
-def _date(value: datetime.date | str) -> datetime.date:
-    return value if isinstance(value, datetime.date) else parse_date(value)
-
-
-def _datetime(value: datetime.datetime | str) -> datetime.datetime:
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, datetime.UTC)
-    return value.astimezone(datetime.UTC)
+def _utc_day(column: str, *, plus: datetime.timedelta = datetime.timedelta(0)) -> Sql:
+    """The UTC day (YYYY-MM-DD) of a timestamp column, ``plus`` whole days later."""
+    if connection.vendor == "postgresql":
+        return Sql(f"to_char(({column} + %s) AT TIME ZONE 'UTC', 'YYYY-MM-DD')", [plus])
+    return Sql(f"date({column}, %s)", [f"+{plus.days} days"])

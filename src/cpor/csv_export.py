@@ -27,6 +27,11 @@ def formula_safe(value: object) -> object:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def formula_safe_row(cells: Iterable[object]) -> list[object]:
+    """A row for any ``csv.writer``, for reports written to a file rather than streamed."""
+    return [formula_safe(cell) for cell in cells]
+
+
 class _Echo:
     """A file that hands back what is written, so each row can be yielded."""
 
@@ -37,9 +42,9 @@ class _Echo:
 def csv_lines(header: Iterable[object], rows: Iterable[Iterable[object]]) -> Iterator[str]:
     """The header and the rows as CSV lines, every cell through ``formula_safe``."""
     writer = csv.writer(_Echo())
-    yield writer.writerow([formula_safe(cell) for cell in header])
+    yield writer.writerow(formula_safe_row(header))
     for row in rows:
-        yield writer.writerow([formula_safe(cell) for cell in row])
+        yield writer.writerow(formula_safe_row(row))
 
 
 def csv_response(

@@ -14,6 +14,7 @@ from cpor.api.tests.conftest import token_client
 from cpor.csv_export import csv_lines, formula_safe
 from cpor.testing.factories import active_associations, customer_tenant, partner_user
 from cpor.usage.selectors import first_of_month
+from cpor.usage.services import ImportReport, RejectionLog
 from cpor.usage.tests.conftest import add_workload_usage
 
 EVIL = '=HYPERLINK("http://x","y")'
@@ -93,3 +94,11 @@ def test_api_claims_export(evil_holding):
 def test_api_associations_export(evil_holding):
     rows = _rows(token_client(evil_holding).get("/api/v1/associations/export/"))
     _assert_no_formula(rows, {EVIL, "@SUM(1+1)*cmd|' /C calc'!A0"})
+
+
+def test_usage_import_rejections_file():
+    out = io.StringIO()
+    log = RejectionLog(ImportReport(), keep=1, out=out)
+    log.add(7, "=cmd|' /C calc'!A0", "unknown column")
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[1] == ["7", "'=cmd|' /C calc'!A0", "unknown column"]

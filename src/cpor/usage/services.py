@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from cpor.accounts.models import User
 from cpor.claims.permissions import require_program_admin
+from cpor.csv_export import formula_safe_row
 from cpor.errors import DomainError
 from cpor.usage.sources import open_source
 from cpor.usage.staging import UsageStaging
@@ -75,7 +76,7 @@ class RejectionLog:
         if len(self.report.rejections) < self.keep:
             self.report.rejections.append(Rejection(row, column, reason))
         if self.writer:
-            self.writer.writerow([row, column, reason])
+            self.writer.writerow(formula_safe_row([row, column, reason]))
 
 
 # --- the service ---------------------------------------------------------------------

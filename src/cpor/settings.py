@@ -284,6 +284,8 @@ OUTBOX_BACKOFF_MAX_SECONDS = env_int("OUTBOX_BACKOFF_MAX_SECONDS", 6 * 3600, min
 OUTBOX_LEASE_SECONDS = max(env_int("OUTBOX_LEASE_SECONDS", 300, minimum=10), 2 * EMAIL_TIMEOUT)
 CPOR_DECLINE_LINK_DAYS = env_int("CPOR_DECLINE_LINK_DAYS", 30, minimum=1)
 CPOR_DRAFT_WARNING_DAYS = env_int("CPOR_DRAFT_WARNING_DAYS", 7, minimum=1)
+# Signs the history checkpoints (HMAC-SHA256); empty: derived from SECRET_KEY.
+CPOR_HISTORY_KEY = env_str("CPOR_HISTORY_KEY", "")
 CELERY_BEAT_SCHEDULE = {
     "outbox-retry": {
         "task": "cpor.run_periodic_job",
@@ -300,6 +302,11 @@ CELERY_BEAT_SCHEDULE = {
             "reject_unanswered",
             "sweep_upload_temp",
         )
+    },
+    "history-checkpoint": {
+        "task": "cpor.run_periodic_job",
+        "schedule": 3600.0,
+        "args": ("history_checkpoint",),
     },
 }
 

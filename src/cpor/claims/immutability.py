@@ -1,5 +1,5 @@
-"""Database triggers that keep submitted claims, their lines, stored PoE and the history
-immutable, on SQLite and PostgreSQL alike.
+"""Database triggers that keep submitted claims, their lines, stored PoE, the history and
+its seals and checkpoints immutable, on SQLite and PostgreSQL alike.
 
 The model layer refuses these writes first with a clear error (``Claim.save``,
 ``ClaimQuerySet.update``); the triggers make sure no other path (raw SQL, a shell, a
@@ -17,6 +17,7 @@ FROZEN_MESSAGE = "claim_frozen: a submitted claim cannot be edited"
 LINE_MESSAGE = "claim_frozen: lines of a submitted claim cannot change"
 HISTORY_MESSAGE = "history_immutable: history events cannot change"
 POE_MESSAGE = "poe_immutable: a stored PoE cannot change"
+SEAL_MESSAGE = "history_immutable: history seals and checkpoints cannot change"
 
 SQLITE_TRIGGERS = (
     ("claims_claim_frozen", "claims_claim"),
@@ -27,12 +28,18 @@ SQLITE_TRIGGERS = (
     ("claims_event_no_delete", "claims_claimevent"),
     ("claims_poe_no_update", "claims_proofofexecution"),
     ("claims_poe_no_delete", "claims_proofofexecution"),
+    ("claims_seal_no_update", "claims_claimeventseal"),
+    ("claims_seal_no_delete", "claims_claimeventseal"),
+    ("claims_checkpoint_no_update", "claims_historycheckpoint"),
+    ("claims_checkpoint_no_delete", "claims_historycheckpoint"),
 )
 POSTGRESQL_TRIGGERS = (
     ("claims_claim_frozen", "claims_claim", "cpor_claim_frozen"),
     ("claims_line_frozen", "claims_claimline", "cpor_line_frozen"),
     ("claims_event_immutable", "claims_claimevent", "cpor_event_immutable"),
     ("claims_poe_immutable", "claims_proofofexecution", "cpor_poe_immutable"),
+    ("claims_seal_immutable", "claims_claimeventseal", "cpor_seal_immutable"),
+    ("claims_checkpoint_immutable", "claims_historycheckpoint", "cpor_seal_immutable"),
 )
 
 
@@ -46,6 +53,14 @@ def _changed(columns, distinct: str) -> str:
 
 def _claim_status(row: str) -> str:
     return f"(SELECT status FROM claims_claim WHERE id = {row}.claim_id)"  # noqa: S608 - DDL from constants
+
+
+def _checkpoint_claim_status() -> str:
+    # The status of the claim whose event a checkpoint's head seal chains.
+    return (
+        "(SELECT c.status FROM claims_claimeventseal s JOIN claims_claim c "
+        "ON c.id = s.claim_id WHERE s.seq = OLD.seq)"
+    )
 
 
 def _sqlite_statements() -> list[str]:
@@ -79,6 +94,18 @@ def _sqlite_statements() -> list[str]:
         f"""CREATE TRIGGER claims_poe_no_delete BEFORE DELETE ON claims_proofofexecution
         WHEN {_claim_status("OLD")} <> 'draft'
         BEGIN SELECT RAISE(ABORT, '{POE_MESSAGE}'); END""",
+        # Seals and checkpoints are refused deletion as the events are: SQLite flushes a
+        # test database with DELETE (see conftest.seeded_catalog). PostgreSQL refuses all.
+        f"""CREATE TRIGGER claims_seal_no_update BEFORE UPDATE ON claims_claimeventseal
+        BEGIN SELECT RAISE(ABORT, '{SEAL_MESSAGE}'); END""",
+        f"""CREATE TRIGGER claims_seal_no_delete BEFORE DELETE ON claims_claimeventseal
+        WHEN {_claim_status("OLD")} <> 'draft'
+        BEGIN SELECT RAISE(ABORT, '{SEAL_MESSAGE}'); END""",
+        f"""CREATE TRIGGER claims_checkpoint_no_update BEFORE UPDATE ON claims_historycheckpoint
+        BEGIN SELECT RAISE(ABORT, '{SEAL_MESSAGE}'); END""",
+        f"""CREATE TRIGGER claims_checkpoint_no_delete BEFORE DELETE ON claims_historycheckpoint
+        WHEN {_checkpoint_claim_status()} <> 'draft'
+        BEGIN SELECT RAISE(ABORT, '{SEAL_MESSAGE}'); END""",
     ]
 
 
@@ -127,6 +154,7 @@ def _postgresql_statements() -> list[str]:
             END IF;
             RETURN OLD;""",
         ),
+        _pg_function("cpor_seal_immutable", _pg_raise(SEAL_MESSAGE)),
         _pg_function(
             "cpor_poe_immutable",
             f"""IF TG_OP = 'UPDATE' OR {_claim_status("OLD")} <> 'draft' THEN
@@ -140,6 +168,8 @@ def _postgresql_statements() -> list[str]:
         "claims_line_frozen": "BEFORE INSERT OR UPDATE OR DELETE",
         "claims_event_immutable": "BEFORE UPDATE OR DELETE",
         "claims_poe_immutable": "BEFORE UPDATE OR DELETE",
+        "claims_seal_immutable": "BEFORE UPDATE OR DELETE",
+        "claims_checkpoint_immutable": "BEFORE UPDATE OR DELETE",
     }
     triggers = []
     for name, table, function in POSTGRESQL_TRIGGERS:

@@ -460,3 +460,57 @@ class Association(models.Model):
     @property
     def is_held(self) -> bool:
         return self.status in HELD_STATUSES
+
+
+class ClaimEventSeal(models.Model):
+    """The hashes that chain one history event into the global and its claim's chain.
+
+    Written by the ``history_seal`` event consumer after commit, in cursor order, so
+    ``seq`` is gapless and final. The links chain ``content_hash`` (SHA-256 of the
+    event's canonical content, ``claims.integrity``), so a seal outlives an event
+    deleted with its draft and the chain stays verifiable; ``in_draft`` says the claim
+    was still a draft when the event was sealed, the only case in which its event may
+    be missing later. Immutable (database triggers)."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    # No foreign-key constraints: the seal must survive its draft's deletion.
+    event = models.OneToOneField(
+        ClaimEvent, models.DO_NOTHING, db_constraint=False, related_name="seal"
+    )
+    claim = models.ForeignKey(Claim, models.DO_NOTHING, db_constraint=False, related_name="+")
+    # The event's place in the consumers' order: every event before it must be sealed.
+    txid = models.BigIntegerField()
+    in_draft = models.BooleanField()
+    content_hash = models.CharField(max_length=64)
+    claim_hash = models.CharField(max_length=64)
+    global_hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("history seal")
+        verbose_name_plural = _("history seals")
+        indexes = [models.Index(fields=["claim", "seq"], name="claimeventseal_claim_chain")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.global_hash[:12]}"
+
+
+class HistoryCheckpoint(models.Model):
+    """A signed statement of the global chain's head: ``seq`` (the number of sealed
+    events), its ``head_hash`` and the seals counted then. The HMAC key lives outside
+    the database (``CPOR_HISTORY_KEY`` or ``SECRET_KEY``), so whoever rewrites events and
+    seals together cannot make the chain pass through an older checkpoint again."""
+
+    seq = models.BigIntegerField()
+    count = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    signature = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("seq", "id")
+        verbose_name = _("history checkpoint")
+        verbose_name_plural = _("history checkpoints")
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.head_hash[:12]} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 CONSUMERS: dict[str, str] = {
     "email": "cpor.notifications.notices.email_messages",
     "webhook": "cpor.api.webhooks.webhook_messages",
+    "history_seal": "cpor.claims.integrity.seal_events",  # hash chains; writes no messages
 }
 BATCH_SIZE = 500
 
@@ -144,11 +145,14 @@ def skip_to_head() -> None:
     benchmark data). Events of transactions still running when this runs are skipped too."""
     head = ClaimEvent.objects.order_by("-txid", "-id").values_list("txid", "id").first()
     txid, event_id = head or (0, 0)
-    for name in CONSUMERS:
+    for name in CONSUMERS.keys() - {"history_seal"}:
         EventCursor.objects.update_or_create(
             consumer=name,
             defaults={"txid": txid, "event_id": event_id, "updated_at": timezone.now()},
         )
+    # The history is sealed, never skipped: seal the bulk-written events now.
+    while consume("history_seal", batch_size=5000)[0]:
+        pass
 
 
 def wake() -> None:

@@ -5,6 +5,7 @@ under a row lock, and the outbox leases each message to one worker."""
 
 from collections.abc import Callable
 
+from cpor.claims import integrity
 from cpor.claims import services as claims
 from cpor.notifications import consumers, delivery
 from cpor.upload_temp import upload_temp_sweep
@@ -25,6 +26,7 @@ JOBS: dict[str, Callable[[], int]] = {
     # same run; the sweep also covers any wake-up that was lost.
     "consume_events": lambda: len(consumers.consume_all()),
     "outbox_retry": _outbox_retry,
+    "history_checkpoint": lambda: integrity.history_checkpoint(),
 }
 
 

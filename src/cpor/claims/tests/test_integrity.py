@@ -11,6 +11,7 @@ import tracemalloc
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.core.signing import Signer
 from django.db import connection
 
 from cpor.claims import immutability, integrity, services
@@ -182,7 +183,7 @@ def test_a_fully_rewritten_chain_fails_its_signed_checkpoint(history):
 
 def test_a_forged_checkpoint_signature_is_named(history):
     checkpoint = HistoryCheckpoint.objects.get()
-    forged = integrity.Signer(key="not-the-key", salt=integrity.SIGNING_SALT).signature(
+    forged = Signer(key="not-the-key", salt=integrity.SIGNING_SALT).signature(
         f"{checkpoint.seq}:{checkpoint.count}:{checkpoint.head_hash}"
     )
     as_dba("UPDATE claims_historycheckpoint SET signature = %s", [forged])

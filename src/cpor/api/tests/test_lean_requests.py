@@ -101,6 +101,22 @@ def test_review_actions_cost_a_fixed_number_of_statements(reviewer, people):
     assert count == 2 + 7, sql
 
 
+def test_decisions_and_notes_cost_a_fixed_number_of_statements(reviewer, people):
+    tenant = customer_tenant()
+    approved = submitted_claim(people["incentives_admin"], tenant)
+    count, sql = statements(reviewer, "post", f"{CLAIMS}{approved.pk}/approve/", {})
+    # token, claim, lines, holders of the units, association, lines, claim, event
+    assert count == 2 + 8, sql
+    rejected = submitted_claim(people["incentives_admin"], tenant, products=["intune"])
+    body = {"reason_code": "insufficient_poe"}
+    count, sql = statements(reviewer, "post", f"{CLAIMS}{rejected.pk}/reject/", body)
+    # token, claim, lines, lines, claim, event
+    assert count == 2 + 6, sql
+    count, sql = statements(reviewer, "post", f"{CLAIMS}{rejected.pk}/notes/", {"message": "x"})
+    # token, claim, lines, event
+    assert count == 2 + 4, sql
+
+
 def test_partner_actions_cost_a_fixed_number_of_statements(manager, people):
     claim = submitted_claim(manager.user, customer_tenant())
     count, sql = statements(manager, "post", f"{CLAIMS}{claim.pk}/withdraw/", {})

@@ -150,9 +150,9 @@ def skip_to_head() -> None:
             consumer=name,
             defaults={"txid": txid, "event_id": event_id, "updated_at": timezone.now()},
         )
-    # The history is sealed, never skipped: seal the bulk-written events now.
-    while consume("history_seal", batch_size=5000)[0]:
-        pass
+    # History is sealed, never skipped: the sealer reads it once committed (read inside
+    # its own transaction, events of older ones still running would be passed by).
+    transaction.on_commit(wake)
 
 
 def wake() -> None:

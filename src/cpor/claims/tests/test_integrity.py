@@ -271,12 +271,13 @@ def test_an_event_older_than_the_last_seal_without_a_seal_is_caught(history):
     assert f"seal_missing (event {inserted.pk}, claim {submit.claim_id})" in broken()
 
 
-def test_verification_streams_in_constant_memory():
+def test_verification_streams_in_constant_memory(django_capture_on_commit_callbacks):
     """Over 20,000 generated events are sealed as generated and verified chunk by chunk:
     the peak of Python memory stays far below what holding the rows would take."""
     from cpor.web.demo import generate_claims
 
-    generate_claims(6500, seed=14)
+    with django_capture_on_commit_callbacks(execute=True):
+        generate_claims(6500, seed=14)
     events = ClaimEvent.objects.count()
     assert events >= 20000
     assert ClaimEventSeal.objects.count() == events  # generated history is sealed too

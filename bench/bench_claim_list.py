@@ -325,9 +325,11 @@ def record(rows: list[dict], note: str) -> Path:
     target = harness.RESULTS / f"{RESULTS_NAME}.json"
     kept = []
     if target.exists():
-        # bench/bench_review.py's rows (the queue) stay; this script's are replaced.
+        # Rows this run did not measure stay (bench/bench_review.py's queue, and the
+        # 100,000-claim figures when --reuse measured only the large size).
+        measured = {item["path"] for item in rows}
         previous = json.loads(target.read_text())["rows"]
-        kept = [item for item in previous if item["path"].startswith("review_queue")]
+        kept = [item for item in previous if item["path"] not in measured]
     return harness.record_results(RESULTS_NAME, rows + kept, note=note)
 
 

@@ -281,6 +281,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--approval-rounds", type=int, default=10)
     parser.add_argument("--batch", type=int, default=20, help="approvals per batch")
+    parser.add_argument("--no-approvals", action="store_true", help="measure the queue only")
     args = parser.parse_args()
 
     url = harness.bench_url(args.reuse or DB_NAME)
@@ -324,6 +325,8 @@ def main() -> None:
     path = record_queue_rows(rows, f"bench/bench_review.py, database {url.rsplit('/', 1)[1]}")
     print(f"Wrote {path.relative_to(ROOT)}")
 
+    if args.no_approvals:
+        return
     import redis
 
     print(f"Approvals: {args.approval_rounds} batches of {args.batch} per side…", flush=True)

@@ -61,6 +61,8 @@ class KeysetPage:
     rows: list[Any]
     next_cursor: str | None
     previous_cursor: str | None
+    # How many rows the whole list holds, when the caller counted: (count, more).
+    total: tuple[int, bool] | None = None
 
     @property
     def has_next(self) -> bool:

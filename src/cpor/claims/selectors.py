@@ -79,9 +79,21 @@ class ClaimFilters:
     text: str | None = None
 
 
-# Above this many matching customers, a search joins the customer table instead of
-# naming their ids: a term that common matches claims on almost every page anyway.
-SEARCH_TENANT_IDS = 500
+# Above this many matching customers, a search filters on the joined customer instead
+# of naming their ids: a term that common matches claims on almost every page anyway.
+SEARCH_TENANT_IDS = 100
+
+
+def _through(match: Q, relation: str) -> Q:
+    """``match`` (a condition on customers) as a condition on rows that reach the
+    customer through ``relation``."""
+    moved = Q()
+    moved.connector, moved.negated = match.connector, match.negated
+    moved.children = [
+        _through(child, relation) if isinstance(child, Q) else (f"{relation}__{child[0]}", child[1])
+        for child in match.children
+    ]
+    return moved
 
 
 def tenants_matching(match: Q, *, through: str = "tenant") -> Q:
@@ -92,7 +104,7 @@ def tenants_matching(match: Q, *, through: str = "tenant") -> Q:
     ids = list(Tenant.objects.filter(match).values_list("pk", flat=True)[: SEARCH_TENANT_IDS + 1])
     if len(ids) <= SEARCH_TENANT_IDS:
         return Q(**{f"{through}_id__in": ids})
-    return Q(**{f"{through}__in": Tenant.objects.filter(match)})
+    return _through(match, through)
 
 
 def claim_list(*, actor: User | None, filters: ClaimFilters | None = None) -> QuerySet[Claim]:
@@ -174,8 +186,10 @@ CLAIM_SORTS: dict[str, tuple[SortKey, ...]] = {
     "submitted": (SortKey("submitted_at", nullable=True), SortKey("pk")),
 }
 DEFAULT_CLAIM_SORT = "-created"
-# The list counts this many claims at most; past it, it says "more than".
+# The list counts this many claims at most; past it, it says "more than". A search
+# tests every claim it counts, so it stops sooner.
 CLAIM_COUNT_LIMIT = 1000
+SEARCH_COUNT_LIMIT = 250
 # The action-required badge counts up to this many.
 BADGE_LIMIT = 99
 
@@ -227,18 +241,23 @@ def claim_list_page(
     sort: str = DEFAULT_CLAIM_SORT,
     cursor: str | None = None,
     size: int = 50,
+    count: bool = False,
+    exact: bool = False,
 ) -> KeysetPage:
     """One page of the claim list, after or before ``cursor`` (``InvalidCursor`` if it
     was tampered with), in two queries whatever the page: the claims with the columns a
     row shows, then their units, given to each claim as ``units``: (product name,
-    subscription ID or None) pairs."""
-    claims = (
-        claim_list(actor=actor, filters=filters)
-        .select_related(None)
+    subscription ID or None) pairs. With ``count``, the page's ``total`` as
+    ``claim_list_count`` gives it (no query when one page holds the whole list)."""
+    claims = claim_list(actor=actor, filters=filters)
+    page = keyset_page(
+        claims.select_related(None)
         .select_related("role__solution_area", "tenant", "location")
-        .only(*LIST_COLUMNS)
+        .only(*LIST_COLUMNS),
+        claim_sort_keys(sort),
+        cursor=cursor,
+        size=size,
     )
-    page = keyset_page(claims, claim_sort_keys(sort), cursor=cursor, size=size)
     units: dict[int, list[tuple[str, str | None]]] = {claim.pk: [] for claim in page.rows}
     lines = (
         ClaimLine.objects.filter(claim_id__in=list(units))
@@ -249,7 +268,19 @@ def claim_list_page(
         units[claim_id].append((product, str(subscription) if subscription else None))
     for claim in page.rows:
         claim.units = units[claim.pk]
+    if count:
+        if not page.has_other_pages:
+            page.total = (len(page.rows), False)
+        else:
+            page.total = _count(claims, filters, exact=exact)
     return page
+
+
+def _count(claims: QuerySet[Claim], filters: ClaimFilters | None, *, exact: bool):
+    if exact:
+        return claims.count(), False
+    searching = filters is not None and (filters.text or filters.tenant)
+    return bounded_count(claims, SEARCH_COUNT_LIMIT if searching else CLAIM_COUNT_LIMIT)
 
 
 def claim_list_count(
@@ -257,11 +288,9 @@ def claim_list_count(
 ) -> tuple[int, bool]:
     """How many claims the list holds: (count, whether there are more than that).
 
-    Counts up to ``CLAIM_COUNT_LIMIT`` unless ``exact`` is asked for."""
-    claims = claim_list(actor=actor, filters=filters)
-    if exact:
-        return claims.count(), False
-    return bounded_count(claims, CLAIM_COUNT_LIMIT)
+    Counts up to ``CLAIM_COUNT_LIMIT`` (``SEARCH_COUNT_LIMIT`` for a search) unless
+    ``exact`` is asked for."""
+    return _count(claim_list(actor=actor, filters=filters), filters, exact=exact)
 
 
 def claims_needing_action_count(*, actor: User | None) -> tuple[int, bool]:

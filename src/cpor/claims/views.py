@@ -40,7 +40,6 @@ from cpor.claims.selectors import (
     DEFAULT_CLAIM_SORT,
     claim_get,
     claim_history,
-    claim_list_count,
     claim_list_page,
     claim_list_page_rows,
     claims_needing_action_count,
@@ -127,24 +126,22 @@ def claim_list(request: HttpRequest) -> HttpResponse:
     filter_form = _list_filters(request)
     filters = filter_form.filters() if filter_form.is_bound else forms.ClaimFilterForm().filters()
     sort = request.GET.get("sort", DEFAULT_CLAIM_SORT)
+    listing = {
+        "actor": request.user,
+        "filters": filters,
+        "sort": sort,
+        "size": PAGE_SIZE,
+        "count": True,
+        "exact": request.GET.get("count") == "exact",
+    }
     status, cursor_error = 200, ""
     try:
-        page = claim_list_page(
-            actor=request.user,
-            filters=filters,
-            sort=sort,
-            cursor=request.GET.get("cursor") or None,
-            size=PAGE_SIZE,
-        )
+        page = claim_list_page(cursor=request.GET.get("cursor") or None, **listing)
     except InvalidCursor as error:
         # Say so, and show the first page: the reader loses nothing but the position.
         status, cursor_error = 400, error.message
-        page = claim_list_page(actor=request.user, filters=filters, sort=sort, size=PAGE_SIZE)
-    exact = request.GET.get("count") == "exact"
-    if not page.has_other_pages:
-        count, more = len(page.rows), False  # one page holds them all: nothing to count
-    else:
-        count, more = claim_list_count(actor=request.user, filters=filters, exact=exact)
+        page = claim_list_page(**listing)
+    count, more = page.total
     _label_rows(page.rows)
     mark_ended_approvals(page.rows)
     needing_action = (

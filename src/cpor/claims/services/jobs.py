@@ -34,7 +34,7 @@ from cpor.claims.services.batches import (
     uuid_text,
 )
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 
 PENDING = AssociationStatus.PENDING_CUSTOMER
 ACTIVE = AssociationStatus.ACTIVE

@@ -91,9 +91,16 @@ def last_event(owner, action: str) -> tuple:
     )
 
 
-def more_like(association: Association, count: int, **subscription) -> list[Association]:
-    """``count`` more associations like ``association``, each for a new tenant (and its
-    own subscription, with ``subscription`` changes), in a few bulk inserts."""
+def more_like(
+    association: Association,
+    count: int,
+    *,
+    ends_on: datetime.date | None = None,
+    renewed: bool = False,
+) -> list[Association]:
+    """``count`` more associations like ``association``, each for a new tenant (and, for a
+    subscription unit, its own subscription ending ``ends_on``, ``renewed`` or not), in a
+    few bulk inserts."""
     claim = association.claim
     tenants = Tenant.objects.bulk_create(
         Tenant(tenant_id=uuid.uuid4(), name=f"Copy {i}") for i in range(count)
@@ -108,11 +115,11 @@ def more_like(association: Association, count: int, **subscription) -> list[Asso
                 product_id=template.product_id,
                 purchase_channel=template.purchase_channel,
                 starts_on=template.starts_on,
-                ends_on=subscription.get("ends_on", template.ends_on),
+                ends_on=ends_on or template.ends_on,
             )
             for tenant in tenants
         )
-        if subscription.get("renewed"):
+        if renewed:
             Subscription.objects.bulk_create(
                 Subscription(
                     subscription_id=uuid.uuid4(),
@@ -125,13 +132,8 @@ def more_like(association: Association, count: int, **subscription) -> list[Asso
                 )
                 for s in subscriptions
             )
-    fields = {
-        f.attname: getattr(claim, f.attname)
-        for f in Claim._meta.concrete_fields
-        if not f.primary_key
-    }
     claims = Claim.objects.bulk_create(
-        Claim(**{**fields, "tenant_id": tenant.pk, "status": ClaimStatus.DRAFT})
+        Claim(**{**copied_fields(claim), "tenant_id": tenant.pk, "status": ClaimStatus.DRAFT})
         for tenant in tenants
     )
     lines = ClaimLine.objects.bulk_create(
@@ -156,15 +158,14 @@ def more_like(association: Association, count: int, **subscription) -> list[Asso
     )
 
 
+def copied_fields(claim: Claim) -> dict:
+    return {f.attname: getattr(claim, f.attname) for f in Claim._meta.concrete_fields[1:]}
+
+
 def more_claims_like(claim: Claim, count: int) -> list[Claim]:
     """``count`` more claims like ``claim`` (same state and dates), each with a pending line."""
-    fields = {
-        f.attname: getattr(claim, f.attname)
-        for f in Claim._meta.concrete_fields
-        if not f.primary_key
-    }
     claims = Claim.objects.bulk_create(
-        Claim(**{**fields, "status": ClaimStatus.DRAFT}) for _ in range(count)
+        Claim(**{**copied_fields(claim), "status": ClaimStatus.DRAFT}) for _ in range(count)
     )
     product = claim.lines.first().product_id
     ClaimLine.objects.bulk_create(ClaimLine(claim=c, product_id=product) for c in claims)

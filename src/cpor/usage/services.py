@@ -1,6 +1,15 @@
 """Bulk usage import: one service, ``usage_import``.
 
-The file goes into the database as it is and is checked there (``usage/staging.py``):
+On PostgreSQL a workload file is first tried on the fast path (``usage/fast.py``): read
+in Arrow record batches, checked and resolved column by column (vectorised, no loop
+per row in Python), and ``COPY``ed as resolved rows straight into the usage table. The
+fast path is optimistic: at the first value it does not take as it is (a bad row, a key
+twice, a month already stored), everything it wrote is rolled back and the file goes
+the checked route below, which reports every bad row. ``ImportReport.route`` says which
+route wrote the file.
+
+The checked route puts the file into the database as it is and checks it there
+(``usage/staging.py``):
 
 1. its rows are staged, numbered in file order: on PostgreSQL by one ``COPY`` of the
    file's own bytes (a Parquet file: Arrow's CSV of each record batch), so memory stays
@@ -31,6 +40,7 @@ from cpor.accounts.models import User
 from cpor.claims.permissions import require_program_admin
 from cpor.csv_export import formula_safe_row
 from cpor.errors import DomainError
+from cpor.usage import fast
 from cpor.usage.sources import open_source
 from cpor.usage.staging import UsageStaging
 
@@ -55,6 +65,9 @@ class ImportReport:
     # The first ``max_reported`` rejections; every one also goes to ``rejects`` if given.
     rejections: list[Rejection] = field(default_factory=list)
     error: DomainError | None = None
+    # "fast": checked in Arrow and COPYed (usage/fast.py); "checked": staged and
+    # checked in SQL (usage/staging.py).
+    route: str = ""
 
     @property
     def ok(self) -> bool:
@@ -139,6 +152,20 @@ def usage_import(
         report.error = error
         return report
     report.kind, report.file_format = source.kind, source.file_format
+    if fast.takes(source):
+        load = fast.WorkloadLoad(source, latest=today.replace(day=1), batch_rows=batch_rows)
+        try:
+            with transaction.atomic():
+                report.months = load.run(progress and (lambda rows: progress("read", rows)))
+        except fast.Refused:
+            pass  # rolled back whole: the checked route below reports what is wrong
+        else:
+            report.route = "fast"
+            report.rows_read = report.rows_written = sum(report.months.values())
+            if progress:
+                progress("write", report.rows_written)
+            return report
+    report.route = "checked"
     with UsageStaging(source) as staging:
         try:
             report.rows_read = staging.fill(

@@ -477,7 +477,9 @@ class ClaimEventSeal(models.Model):
     event = models.OneToOneField(
         ClaimEvent, models.DO_NOTHING, db_constraint=False, related_name="seal"
     )
-    claim = models.ForeignKey(Claim, models.DO_NOTHING, db_constraint=False, related_name="+")
+    claim = models.ForeignKey(
+        Claim, models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     # The event's place in the consumers' order: every event before it must be sealed.
     txid = models.BigIntegerField()
     in_draft = models.BooleanField()

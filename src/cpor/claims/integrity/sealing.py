@@ -5,11 +5,17 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.core.signing import BadSignature, Signer
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from cpor.claims.integrity.chain import CONTENT_COLUMNS, GENESIS, content_hash, link
-from cpor.claims.models import ClaimEvent, ClaimEventSeal, ClaimStatus, HistoryCheckpoint
+from cpor.claims.models import (
+    Claim,
+    ClaimEvent,
+    ClaimEventSeal,
+    ClaimStatus,
+    HistoryCheckpoint,
+)
 
 SIGNING_SALT = "cpor.claims.integrity.checkpoint"
 
@@ -23,15 +29,14 @@ def seal_events(events: Sequence[ClaimEvent]) -> list:
         return []
     head = ClaimEventSeal.objects.order_by("-seq").values_list("seq", "global_hash").first()
     seq, global_hash = head or (0, GENESIS)
-    claim_ids = {event.claim_id for event in events}
-    latest = (
-        ClaimEventSeal.objects.filter(claim_id__in=claim_ids)
-        .values("claim_id")
-        .annotate(last=Max("seq"))
-        .values("last")
-    )
+    # Each claim's last seal, one backward step on (claim, seq) per claim: a plan that
+    # holds even before the table's statistics catch up with a bulk of new seals.
+    last_seal = ClaimEventSeal.objects.filter(claim_id=OuterRef("pk")).order_by("-seq")
     claim_heads = dict(
-        ClaimEventSeal.objects.filter(seq__in=latest).values_list("claim_id", "claim_hash")
+        Claim.objects.filter(pk__in={event.claim_id for event in events})
+        .annotate(head=Subquery(last_seal.values("claim_hash")[:1]))
+        .filter(head__isnull=False)
+        .values_list("pk", "head")
     )
     now = timezone.now()
     seals = []

@@ -32,12 +32,13 @@ def seal_events(events: Sequence[ClaimEvent]) -> list:
     # Each claim's last seal, one backward step on (claim, seq) per claim: a plan that
     # holds even before the table's statistics catch up with a bulk of new seals.
     last_seal = ClaimEventSeal.objects.filter(claim_id=OuterRef("pk")).order_by("-seq")
-    claim_heads = dict(
-        Claim.objects.filter(pk__in={event.claim_id for event in events})
+    claim_heads = {
+        claim_id: head
+        for claim_id, head in Claim.objects.filter(pk__in={event.claim_id for event in events})
         .annotate(head=Subquery(last_seal.values("claim_hash")[:1]))
-        .filter(head__isnull=False)
         .values_list("pk", "head")
-    )
+        if head is not None
+    }
     now = timezone.now()
     seals = []
     for event in events:

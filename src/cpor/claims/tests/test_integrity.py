@@ -100,6 +100,17 @@ def test_each_event_is_chained_globally_and_within_its_claim(history):
     )
 
 
+def test_chains_carry_over_from_one_sealing_batch_to_the_next():
+    actor = partner_user()
+    for _ in range(3):
+        submitted_claim(actor)
+    while consumers.consume("history_seal", batch_size=2)[0]:
+        pass
+
+    assert ClaimEventSeal.objects.count() == 9
+    assert verify().startswith("history intact: 9 seals, 9 events rehashed")
+
+
 def test_the_content_hash_covers_every_column_but_the_transaction_id():
     columns = {f.column for f in ClaimEvent._meta.concrete_fields} - {"txid"}
     assert set(integrity.CONTENT_COLUMNS) == columns

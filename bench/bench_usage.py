@@ -8,7 +8,8 @@ Drops and recreates a PostgreSQL database named ``cpor_bench_usage`` on the serv
 DATABASE_URL points at, and works only there. It measures:
 
 1. ``manage.py import_usage`` of a CSV file of ROWS workload usage rows (24 months, in a
-   child process started for each run; its time, its CPU and its PostgreSQL backend's
+   child process started for each run; a clean file takes the fast path of
+   ``usage/fast.py``, checked here; its time, its CPU and its PostgreSQL backend's
    CPU from /proc are taken around the command itself, so Python's start-up is not
    counted) beside the best hand-written load of the same rows: ``COPY`` of the
    already-resolved rows (tenant and workload ids, first-of-month dates) into the same
@@ -267,6 +268,7 @@ def cpor_import(url: str, path: Path, var_dir: Path) -> tuple[harness.Usage, int
         check=True,
     )
     figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["route"] == "fast", "a clean workload file must take the fast path"
     usage = harness.Usage(figures["wall"], figures["cpu_app"], figures["cpu_pg"])
     return usage, figures["maxrss_kib"], figures["summary"]
 
@@ -283,11 +285,23 @@ def child(path: str) -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from cpor.usage.management.commands import import_usage
+
+    routes = []
+    real_import = import_usage.usage_import
+
+    def recording(**kwargs):  # which route the import took: "fast" or "checked"
+        report = real_import(**kwargs)
+        routes.append(report.route)
+        return report
+
+    import_usage.usage_import = recording
     pg = harness.backend_pid(connection)
     out = io.StringIO()
     with harness.measure(pg_pids=[pg]) as usage:
         call_command("import_usage", path, stdout=out)
     summary = next(line for line in out.getvalue().splitlines() if "written in" in line)
+    summary = f"{summary.strip()} [{routes[0]} route]"
     print(
         json.dumps(
             {
@@ -295,7 +309,8 @@ def child(path: str) -> None:
                 "cpu_app": usage.cpu_app,
                 "cpu_pg": usage.cpu_pg,
                 "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                "summary": summary.strip(),
+                "summary": summary,
+                "route": routes[0],
             }
         )
     )
@@ -417,7 +432,8 @@ def main() -> None:
     load = os.getloadavg()
     note = (
         f"manage.py import_usage of a {size_mb:.0f} MB CSV file, {args.rows:,} rows over "
-        f"{MONTHS} months, into an empty usage table (covering primary key and BRIN index), "
+        f"{MONTHS} months (fast path: checked in Arrow, one COPY of the resolved rows), "
+        f"into an empty usage table (covering primary key and BRIN index), "
         f"median of {args.rounds} interleaved rounds; baseline: COPY of the same rows already "
         f"resolved (ids, dates) into the same table; CPU per import: CPOR "
         f"{a.cpu_app:.2f} s app + {a.cpu_pg:.2f} s PostgreSQL, COPY {b.cpu_app:.2f} s + "

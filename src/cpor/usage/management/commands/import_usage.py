@@ -29,9 +29,10 @@ class Command(BaseCommand):
             type=int,
             default=None,
             metavar="N",
-            help="Rows per Parquet record batch, and per batch when a CSV file has to be "
-            "parsed row by row (lines of the wrong width, SQLite). A CSV file otherwise "
-            "streams to PostgreSQL in 1 MiB chunks.",
+            help="Rows per record batch checked and loaded at once (Parquet, and CSV on "
+            "PostgreSQL's fast path, read in blocks of at most 1 MiB), and per batch when "
+            "a CSV file has to be parsed row by row (lines of the wrong width, SQLite). "
+            "A CSV file the checked route stages streams to PostgreSQL in 1 MiB chunks.",
         )
 
     def handle(self, *args, file: Path, rejects: Path | None, batch_rows: int | None, **opts):

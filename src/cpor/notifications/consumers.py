@@ -9,7 +9,8 @@ Messages also carry a unique ``dedupe_key`` naming their event and recipient.
 Order and visibility. On PostgreSQL ids are handed out before commit, so an event with
 a smaller id can become visible after a larger one. The cursor therefore follows
 (writing transaction id, event id) and reads only events of transactions older than the
-oldest one still running (``pg_snapshot_xmin``): whatever it has passed is final. On
+oldest one of this database still running (the snapshot's in-progress ids, less those
+of sessions in other databases): whatever it has passed is final. On
 SQLite writers run one at a time, so id order is commit order. Consumers of one name
 are serialised by a transaction-scoped advisory lock (SQLite: the write lock).
 
@@ -43,7 +44,21 @@ BATCH_SIZE = 500
 
 # PostgreSQL: events of transactions that have all finished, plus the reader's own (a
 # test that writes and consumes in one transaction). Production readers write no events.
-_FINISHED = RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", ())
+# The oldest transaction still running that could have written our history: the
+# snapshot's in-progress ids less those positively running in another database of the
+# server (a long import or backup elsewhere must not stall the e-mails), else the
+# snapshot's next id. An id whose session we may not see is kept: never optimistic.
+_FINISHED = RawSQL(
+    """(WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s)
+    SELECT COALESCE(
+        (SELECT min(x::text::bigint) FROM snap, pg_snapshot_xip(snap.s) AS x
+         WHERE x::text::bigint %% 4294967296 NOT IN (
+             SELECT backend_xid::text::bigint FROM pg_stat_activity
+             WHERE datname IS DISTINCT FROM current_database()
+             AND backend_xid IS NOT NULL)),
+        (SELECT pg_snapshot_xmax(s)::text::bigint FROM snap)))""",
+    (),
+)
 _OWN = RawSQL("COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1)", ())
 
 

@@ -213,7 +213,8 @@ def test_a_consumer_killed_before_it_commits_loses_and_doubles_nothing(
     assert not OutboxMessage.objects.exists()
     # The cursor did not move past what the killed consumer had derived.
     first_submission = min(c.events.get(action="submit").pk for c in claims)
-    assert EventCursor.objects.get(consumer="email").event_id < first_submission
+    cursor = EventCursor.objects.filter(consumer="email").first()  # none: rolled back too
+    assert cursor is None or cursor.event_id < first_submission
     # Another worker takes over: every e-mail once.
     consume_until(2 * len(claims))
     expected = OutboxMessage.objects.filter(kind="email").count()

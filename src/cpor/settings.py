@@ -287,6 +287,12 @@ CPOR_DRAFT_WARNING_DAYS = env_int("CPOR_DRAFT_WARNING_DAYS", 7, minimum=1)
 # Signs the history checkpoints (HMAC-SHA256); empty: derived from SECRET_KEY.
 CPOR_HISTORY_KEY = env_str("CPOR_HISTORY_KEY", "")
 CELERY_BEAT_SCHEDULE = {
+    # The sweep behind the per-commit wake-ups of the event consumers.
+    "consume-events": {
+        "task": "cpor.run_periodic_job",
+        "schedule": env_int("OUTBOX_RETRY_SECONDS", 60, minimum=5),
+        "args": ("consume_events",),
+    },
     "outbox-retry": {
         "task": "cpor.run_periodic_job",
         "schedule": env_int("OUTBOX_RETRY_SECONDS", 60, minimum=5),

@@ -282,6 +282,7 @@ def main() -> None:
     parser.add_argument("--approval-rounds", type=int, default=10)
     parser.add_argument("--batch", type=int, default=20, help="approvals per batch")
     parser.add_argument("--no-approvals", action="store_true", help="measure the queue only")
+    parser.add_argument("--no-queue", action="store_true", help="measure the approvals only")
     args = parser.parse_args()
 
     url = harness.bench_url(args.reuse or DB_NAME)
@@ -311,7 +312,7 @@ def main() -> None:
     )
     rows = []
     with psycopg.connect(url, autocommit=True) as conn:
-        for case in queue_cases(pending):
+        for case in [] if args.no_queue else queue_cases(pending):
             cpor, sql = measure_queue(case, client, conn, reviewer.pk, args.rounds)
             show(case["label"], cpor, sql)
             named = {} if case["path"] in harness.TARGETS else {"label": case["label"]}
@@ -322,8 +323,9 @@ def main() -> None:
             )
     for item in rows:
         item["cpor_ms"], item["baseline_ms"] = item["cpor"], item["baseline"]
-    path = record_queue_rows(rows, f"bench/bench_review.py, database {url.rsplit('/', 1)[1]}")
-    print(f"Wrote {path.relative_to(ROOT)}")
+    if rows:
+        path = record_queue_rows(rows, f"bench/bench_review.py, database {url.rsplit('/', 1)[1]}")
+        print(f"Wrote {path.relative_to(ROOT)}")
 
     if args.no_approvals:
         return

@@ -23,7 +23,10 @@ reports every bad row by its number and upserts stored months.
 import contextlib
 import datetime
 import io
+import queue
 import re
+import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 
 import pyarrow as pa
@@ -59,53 +62,68 @@ class WorkloadLoad:
         self.source = source
         self.latest = f"{latest:%Y-%m}"
         self.batch_rows = batch_rows
-        self.months: dict[str, datetime.date] = {}  # month text -> first day, new months
-        self.counts: dict[datetime.date, int] = {}
+        # Kept by the reading thread only, read once it has ended:
+        self.month_days: dict[str, datetime.date] = {}  # month text -> its first day
+        self.counts: dict[datetime.date, int] = defaultdict(int)
+        # Kept by the writing (calling) thread:
+        self.new_months: set[datetime.date] = set()
         self.batch_sizes: list[int] = []  # what each COPY write held, for the tests
 
     def run(self, progress: Callable[[int], None] | None = None) -> dict[datetime.date, int]:
-        """Load every row; returns the rows written per month, or raises ``Refused``."""
+        """Load every row; returns the rows written per month, or raises ``Refused``.
+
+        A thread of its own reads, checks and resolves the batches, at most two ahead,
+        while this one writes them: PostgreSQL works on one batch as the next is
+        prepared (Arrow lets the other thread run while it computes)."""
         with connection.cursor() as cursor:
             # One import of a kind at a time: the months found new stay new.
             cursor.execute(f"LOCK TABLE {TARGET} IN SHARE ROW EXCLUSIVE MODE")
             self._known(cursor)
             try:
-                self._load(cursor, progress)
+                with _Prefetched(self._resolved(), depth=2) as resolved:
+                    self._write(cursor, resolved, progress)
             except BaseException as error:
                 self._end(error)  # a COPY under way is abandoned (CopyFail)
                 raise
         return dict(sorted(self.counts.items()))
 
-    def _load(self, cursor, progress: Callable[[int], None] | None) -> None:
+    def _write(self, cursor, resolved: Iterator[tuple[list[str], memoryview, int]], progress):
         rows = 0
         try:
-            with connection.wrap_database_errors, contextlib.closing(self._batches()) as batches:
-                for batch in batches:
-                    if batch.num_rows == 0:
-                        continue
-                    months, fresh = self._month_values(batch.column(2))
-                    if fresh:
+            with connection.wrap_database_errors:
+                for first_seen, data, count in resolved:
+                    if first_seen:
                         # A month's first sight: is it stored already? Asked between
                         # COPYs, as a connection runs one statement at a time.
                         self._end()
-                        self._check_new(cursor, fresh)
-                    resolved = self._resolve(batch, months)
-                    self._copy(cursor).write(resolved)
-                    self.batch_sizes.append(batch.num_rows)
-                    rows += batch.num_rows
+                        self._check_new(cursor, first_seen)
+                    self._copy(cursor).write(data)
+                    self.batch_sizes.append(count)
+                    rows += count
                     if progress:
                         progress(rows)
                 self._end()
         except DatabaseError as error:
             # A key twice in the file (the primary key), a value the table refuses.
             raise Refused(str(error)) from error
-        except pa.ArrowException as error:  # a value Arrow cannot cast
-            raise Refused(str(error)) from error
+
+    def _resolved(self) -> Iterator[tuple[list[str], memoryview, int]]:
+        """Run by the reading thread: for each batch, the month values seen for the
+        first time, the resolved rows as CSV and their number."""
+        # Closed on the way out, whatever happens: the file is not read after.
+        with contextlib.closing(self._batches()) as batches:
+            for batch in batches:
+                if batch.num_rows == 0:
+                    continue
+                try:
+                    months, first_seen = self._month_values(batch.column(2))
+                    yield first_seen, self._resolve(batch, months), batch.num_rows
+                except pa.ArrowException as error:  # a value Arrow cannot cast
+                    raise Refused(str(error)) from error
 
     # --- reading ------------------------------------------------------------------------
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
-        # Closed on the way out, whatever happens: the file is not read after.
         with contextlib.closing(self.source.batches(self.batch_rows)) as batches:
             while True:
                 try:
@@ -151,7 +169,7 @@ class WorkloadLoad:
 
     def _month_values(self, column: pa.Array) -> tuple[pa.Array, list[str]]:
         """The batch's months as first days (date32), each distinct value checked once;
-        and the distinct values seen for the first time."""
+        and the values seen for the first time."""
         if column.null_count:
             raise Refused("a missing month")
         if pa.types.is_timestamp(column.type):
@@ -162,29 +180,26 @@ class WorkloadLoad:
             raise Refused("a month that is not text or a date")
         encoded = pc.dictionary_encode(_text(column))
         values = encoded.dictionary.to_pylist()  # the distinct values: a handful
-        fresh = [value for value in values if value not in self.months]
-        for value in fresh:
+        first_seen = [value for value in values if value not in self.month_days]
+        for value in first_seen:
             if not MONTH_TEXT.fullmatch(value) or value.startswith("0000"):
                 raise Refused("a month that is not YYYY-MM or YYYY-MM-01")
             if value[:7] > self.latest:
                 raise Refused("a future month")
-        days = pa.array(
-            [self.months.get(v) or datetime.date(int(v[:4]), int(v[5:7]), 1) for v in values],
-            pa.date32(),
-        )
-        return pc.take(days, encoded.indices), fresh
+            self.month_days[value] = datetime.date(int(value[:4]), int(value[5:7]), 1)
+        days = pa.array([self.month_days[value] for value in values], pa.date32())
+        return pc.take(days, encoded.indices), first_seen
 
     def _check_new(self, cursor, values: list[str]) -> None:
         """Each month seen for the first time must have no row stored yet: a stored
         month is upserted, by the checked route."""
         for value in values:
             day = datetime.date(int(value[:4]), int(value[5:7]), 1)
-            if day not in self.counts:
+            if day not in self.new_months:
                 cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {TARGET} WHERE month = %s)", [day])
                 if cursor.fetchone()[0]:
                     raise Refused("a month already stored")
-                self.counts[day] = 0
-            self.months[value] = day
+                self.new_months.add(day)
 
     def _resolve(self, batch: pa.RecordBatch, months: pa.Array) -> bytes:
         """The batch as the table's rows, in CSV for ``COPY``; ``Refused`` at the
@@ -283,3 +298,55 @@ def _whole(column: pa.Array) -> pa.Array:
     if bounds["min"].as_py() < 0 or bounds["max"].as_py() > MAX_UNITS:
         raise Refused("a number out of range")
     return column
+
+
+class _Prefetched:
+    """Runs ``items`` (a generator) in a thread of its own, at most ``depth`` items
+    ahead of the loop that takes them; an exception it raises is raised in that loop.
+    Leaving the block stops the thread and waits for it: the generator is closed
+    there, so nothing it holds (the file) is used after."""
+
+    _DONE = object()
+
+    def __init__(self, items: Iterator, *, depth: int) -> None:
+        self.items = items
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._produce, name="usage-import-read")
+
+    def __enter__(self) -> Iterator:
+        self.thread.start()
+        return self._consume()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _produce(self) -> None:
+        try:
+            for item in self.items:
+                if not self._put((item, None)):
+                    return
+            self._put((self._DONE, None))
+        except BaseException as error:
+            self._put((None, error))
+        finally:
+            self.items.close()
+
+    def _put(self, entry: tuple) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _consume(self) -> Iterator:
+        while True:
+            item, error = self.queue.get()
+            if error is not None:
+                raise error
+            if item is self._DONE:
+                return
+            yield item

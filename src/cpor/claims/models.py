@@ -167,12 +167,12 @@ class Claim(models.Model):
                 condition=Q(status__in=["submitted", "in_review", "disputed"]),
                 name="claim_awaiting_oldest",
             ),
-            # "Assigned to me": the reviewer's claims in the queue, oldest first, and the
-            # count of those in review (the demo reviewer took every decided claim too).
+            # "Assigned to me": the claims in review with a reviewer, oldest first (the
+            # plain reviewer index also holds every claim the reviewer ever decided).
             models.Index(
                 fields=["assigned_reviewer", "submitted_at", "id"],
-                condition=Q(status__in=["submitted", "in_review", "disputed"]),
-                name="claim_awaiting_by_reviewer",
+                condition=Q(status="in_review"),
+                name="claim_in_review_by_reviewer",
             ),
             # The queue's "conflicts only" and "failed checks only" filters (stored flags).
             models.Index(

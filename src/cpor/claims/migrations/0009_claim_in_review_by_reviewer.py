@@ -17,9 +17,9 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="claim",
             index=models.Index(
-                condition=models.Q(("status__in", ["submitted", "in_review", "disputed"])),
+                condition=models.Q(("status", "in_review")),
                 fields=["assigned_reviewer", "submitted_at", "id"],
-                name="claim_awaiting_by_reviewer",
+                name="claim_in_review_by_reviewer",
             ),
         ),
     ]

@@ -23,9 +23,7 @@ reports every bad row by its number and upserts stored months.
 import contextlib
 import datetime
 import io
-import queue
 import re
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 
@@ -62,32 +60,35 @@ class WorkloadLoad:
         self.source = source
         self.latest = f"{latest:%Y-%m}"
         self.batch_rows = batch_rows
-        # Kept by the reading thread only, read once it has ended:
         self.month_days: dict[str, datetime.date] = {}  # month text -> its first day
         self.counts: dict[datetime.date, int] = defaultdict(int)
-        # Kept by the writing (calling) thread:
         self.new_months: set[datetime.date] = set()
         self.batch_sizes: list[int] = []  # what each COPY write held, for the tests
 
     def run(self, progress: Callable[[int], None] | None = None) -> dict[datetime.date, int]:
         """Load every row; returns the rows written per month, or raises ``Refused``.
 
-        A thread of its own reads, checks and resolves the batches, at most two ahead,
-        while this one writes them: PostgreSQL works on one batch as the next is
-        prepared (Arrow lets the other thread run while it computes)."""
+        PostgreSQL loads a batch from its socket's buffer while the next is prepared
+        (measured on 1M rows: 1.45 s wall for 0.67 s app + 1.31 s PostgreSQL CPU); a
+        reading thread of its own, two batches ahead, was no faster (1.50 s)."""
         with connection.cursor() as cursor:
             # One import of a kind at a time: the months found new stay new.
             cursor.execute(f"LOCK TABLE {TARGET} IN SHARE ROW EXCLUSIVE MODE")
             self._known(cursor)
             try:
-                with _Prefetched(self._resolved(), depth=2) as resolved:
+                with contextlib.closing(self._resolved()) as resolved:
                     self._write(cursor, resolved, progress)
             except BaseException as error:
                 self._end(error)  # a COPY under way is abandoned (CopyFail)
                 raise
         return dict(sorted(self.counts.items()))
 
-    def _write(self, cursor, resolved: Iterator[tuple[list[str], memoryview, int]], progress):
+    def _write(
+        self,
+        cursor,
+        resolved: Iterator[tuple[list[str], memoryview, int]],
+        progress: Callable[[int], None] | None,
+    ) -> None:
         rows = 0
         try:
             with connection.wrap_database_errors:
@@ -108,18 +109,19 @@ class WorkloadLoad:
             raise Refused(str(error)) from error
 
     def _resolved(self) -> Iterator[tuple[list[str], memoryview, int]]:
-        """Run by the reading thread: for each batch, the month values seen for the
-        first time, the resolved rows as CSV and their number."""
-        # Closed on the way out, whatever happens: the file is not read after.
+        """For each batch: the month values seen for the first time, the resolved rows
+        as CSV and their number. Closed on the way out, whatever happens: the file is
+        not read after (the checked route reads it again)."""
         with contextlib.closing(self._batches()) as batches:
             for batch in batches:
                 if batch.num_rows == 0:
                     continue
                 try:
                     months, first_seen = self._month_values(batch.column(2))
-                    yield first_seen, self._resolve(batch, months), batch.num_rows
+                    data = self._resolve(batch, months)
                 except pa.ArrowException as error:  # a value Arrow cannot cast
                     raise Refused(str(error)) from error
+                yield first_seen, data, batch.num_rows
 
     # --- reading ------------------------------------------------------------------------
 
@@ -298,55 +300,3 @@ def _whole(column: pa.Array) -> pa.Array:
     if bounds["min"].as_py() < 0 or bounds["max"].as_py() > MAX_UNITS:
         raise Refused("a number out of range")
     return column
-
-
-class _Prefetched:
-    """Runs ``items`` (a generator) in a thread of its own, at most ``depth`` items
-    ahead of the loop that takes them; an exception it raises is raised in that loop.
-    Leaving the block stops the thread and waits for it: the generator is closed
-    there, so nothing it holds (the file) is used after."""
-
-    _DONE = object()
-
-    def __init__(self, items: Iterator, *, depth: int) -> None:
-        self.items = items
-        self.queue: queue.Queue = queue.Queue(maxsize=depth)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._produce, name="usage-import-read")
-
-    def __enter__(self) -> Iterator:
-        self.thread.start()
-        return self._consume()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop.set()
-        self.thread.join()
-
-    def _produce(self) -> None:
-        try:
-            for item in self.items:
-                if not self._put((item, None)):
-                    return
-            self._put((self._DONE, None))
-        except BaseException as error:
-            self._put((None, error))
-        finally:
-            self.items.close()
-
-    def _put(self, entry: tuple) -> bool:
-        while not self.stop.is_set():
-            try:
-                self.queue.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _consume(self) -> Iterator:
-        while True:
-            item, error = self.queue.get()
-            if error is not None:
-                raise error
-            if item is self._DONE:
-                return
-            yield item

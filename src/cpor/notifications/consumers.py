@@ -24,7 +24,7 @@ import logging
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -69,8 +69,14 @@ def _serialise(name: str) -> None:
 
 
 def _after(position: EventCursor, limit: int) -> list[ClaimEvent]:
+    # A row comparison, so the (txid, id) index starts at the cursor instead of filtering
+    # the whole history before it (an OR of the two conditions is not an index range).
     events = ClaimEvent.objects.filter(
-        Q(txid__gt=position.txid) | Q(txid=position.txid, id__gt=position.event_id)
+        RawSQL(
+            "(claims_claimevent.txid, claims_claimevent.id) > (%s, %s)",
+            (position.txid, position.event_id),
+            output_field=BooleanField(),
+        )
     )
     if connection.vendor == "postgresql":
         events = events.filter(Q(txid__lt=_FINISHED) | Q(txid=_OWN))

@@ -3,8 +3,8 @@ checks for every pending claim.
 
 - ``has_conflict``: another partner holds the unit of a pending line. Set when the
   checks run (submission, reply, dispute) and recomputed for every open claim asking
-  for a unit whenever that unit's holder changes (an approval, the end of an
-  association), after the change commits.
+  for a unit whenever that unit's holder changes (an approval, the end or carry-over of
+  an association) by the "check_flags" event consumer, from the committed history.
 - ``poe_signed_on`` and ``units_end_on``: the inputs of the time-bound checks, the
   newest PoE signed by the day of the check and the first end of a pending subscription.
   ``failing_checks`` compares them with today and with each engagement's PoE age limit
@@ -32,7 +32,9 @@ from cpor.claims.models import (
     OPEN_STATUSES,
     Association,
     Claim,
+    ClaimEvent,
     ClaimLine,
+    EventAction,
     LineStatus,
 )
 from cpor.claims.selectors import unit_filter
@@ -131,17 +133,29 @@ def unit_conflicts_refresh(*, tenant_id: int, product_id: int, subscription_id: 
         )
 
 
-def refresh_after_commit(association: Association) -> None:
-    """Recompute the conflicts on ``association``'s unit once its holder change commits.
+HOLDER_CHANGES = frozenset({EventAction.APPROVE, EventAction.END, EventAction.CARRY_OVER})
 
-    After commit, not inside the transition: the open claims asking for the unit may be
-    locked by their own transitions (two approvals racing for the unit), and waiting for
-    them inside this transaction would deadlock with the unique index that settles the
-    race. A crash between the commit and this refresh leaves a flag stale until the next
-    check of that claim; the review screen re-runs the checks regardless."""
-    unit = {
-        "tenant_id": association.tenant_id,
-        "product_id": association.product_id,
-        "subscription_id": association.subscription_id,
-    }
-    transaction.on_commit(lambda: unit_conflicts_refresh(**unit))
+
+def conflicts_refresh_for_events(events: list[ClaimEvent]) -> list:
+    """The "check_flags" event consumer: once a unit changed hands (an approval, the end
+    or carry-over of an association), recompute the conflicts of the claims asking for it.
+
+    From the committed history, not inside the transition: the open claims asking for
+    the unit may be locked by their own transitions (two approvals racing for the unit),
+    and waiting for them there would deadlock with the unique index that settles the
+    race. The consumer's cursor makes it crash-safe. Writes no messages."""
+    changes = [e for e in events if e.action in HOLDER_CHANGES]
+    if not changes:
+        return []
+    approved = {e.claim_id for e in changes if e.action == EventAction.APPROVE}
+    touched = {e.association_id for e in changes if e.association_id}
+    units = set(
+        Association.objects.filter(Q(claim_id__in=approved) | Q(pk__in=touched)).values_list(
+            "tenant_id", "product_id", "subscription_id"
+        )
+    )
+    for tenant_id, product_id, subscription_id in sorted(units, key=str):
+        unit_conflicts_refresh(
+            tenant_id=tenant_id, product_id=product_id, subscription_id=subscription_id
+        )
+    return []

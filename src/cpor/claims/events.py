@@ -35,8 +35,12 @@ def _wake() -> None:
 def announce(using: str = DEFAULT_DB_ALIAS) -> None:
     """Wake the consumers after this transaction commits, once however many events it wrote."""
     connection = connections[using]
+    # Already asked within the savepoints still open (or the transaction itself): once
+    # is enough. A wake-up registered in a savepoint since released does not count, so
+    # each nested block (a test's, a bulk decision's per claim) asks for its own.
+    active = set(connection.savepoint_ids)
     if connection.in_atomic_block and any(
-        callback is _wake for _, callback, _ in connection.run_on_commit
+        callback is _wake and sids <= active for sids, callback, _ in connection.run_on_commit
     ):
         return
     transaction.on_commit(_wake, using=using)

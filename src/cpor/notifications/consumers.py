@@ -39,6 +39,8 @@ CONSUMERS: dict[str, str] = {
     "email": "cpor.notifications.notices.email_messages",
     "webhook": "cpor.api.webhooks.webhook_messages",
     "history_seal": "cpor.claims.integrity.seal_events",  # hash chains; writes no messages
+    # The review queue's conflict flags when a unit changes hands; writes no messages.
+    "check_flags": "cpor.claims.check_flags.conflicts_refresh_for_events",
 }
 BATCH_SIZE = 500
 

@@ -8,7 +8,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cpor.accounts.models import User
-from cpor.claims.check_flags import refresh_after_commit
 from cpor.claims.models import (
     HELD_STATUSES,
     OPEN_STATUSES,
@@ -101,7 +100,6 @@ def _end(
     association.end_reason = reason
     association.end_message = message
     association.ended_at = now
-    refresh_after_commit(association)
     _record(
         association.claim,
         action=EventAction.END,

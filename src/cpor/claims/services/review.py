@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 from cpor.accounts.models import User
 from cpor.catalog.models import ProgramSettings
 from cpor.claims.business_days import add_business_days
-from cpor.claims.check_flags import refresh_after_commit
 from cpor.claims.models import (
     AWAITING_DECISION,
     HELD_STATUSES,
@@ -261,7 +260,6 @@ def _associate(
         ) from None
     if holders:
         Association.objects.filter(pk__in=[h.pk for h in holders]).update(superseded_by=association)
-    refresh_after_commit(association)
     return association
 
 

@@ -367,13 +367,21 @@ def _detail_context(request: HttpRequest, claim: Claim, **forms_given) -> dict:
     if manage:
         context.setdefault("poe_form", forms.PoEUploadForm())
         context.setdefault("submit_form", forms.SubmitForm())
-        context.setdefault("reply_form", forms.MessageForm(label=_("Your reply to the reviewer")))
         context.setdefault(
-            "withdraw_form",
-            forms.MessageForm(label=_("Why do you withdraw? (optional)"), required=False),
+            "reply_form",
+            forms.MessageForm(label=_("Your reply to the reviewer"), auto_id="id_reply_%s"),
         )
         context.setdefault(
-            "dispute_form", forms.MessageForm(label=_("Why is the rejection wrong?"))
+            "withdraw_form",
+            forms.MessageForm(
+                label=_("Why do you withdraw? (optional)"),
+                required=False,
+                auto_id="id_withdraw_%s",
+            ),
+        )
+        context.setdefault(
+            "dispute_form",
+            forms.MessageForm(label=_("Why is the rejection wrong?"), auto_id="id_dispute_%s"),
         )
         if claim.status == ClaimStatus.ACTION_REQUIRED:
             context.setdefault(
@@ -560,7 +568,9 @@ def _message_action(request, pk, *, form_name, label, required, action, done, co
     confirmation page; the action runs only when it returns None."""
     claim = _claim_or_404(request, pk)
     _require_manager(request, claim)
-    form = forms.MessageForm(request.POST, label=label, required=required)
+    # The same ids as the page's own copy of this form (reply, withdraw, dispute).
+    auto_id = f"id_{form_name.removesuffix('_form')}_%s"
+    form = forms.MessageForm(request.POST, label=label, required=required, auto_id=auto_id)
     if form.is_valid():
         if confirm is not None and not is_confirmed(request):
             asking = confirm(claim, form.cleaned_data["message"])

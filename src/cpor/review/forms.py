@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from cpor.catalog.models import Engagement, SolutionArea
 from cpor.claims.models import ClaimStatus
 from cpor.claims.reasons import InfoRequestReason, RejectionReason
+from cpor.forms import PageForm
 from cpor.review.selectors import QUEUE_STATUSES, QueueFilters
 
 
@@ -47,7 +48,9 @@ class QueueFilterForm(forms.Form):
         )
 
 
-class ApproveForm(forms.Form):
+class ApproveForm(PageForm):
+    id_prefix = "approve"
+
     line_ids = forms.TypedMultipleChoiceField(
         label=_("Lines to approve"),
         coerce=int,
@@ -73,7 +76,9 @@ class ApproveForm(forms.Form):
         return None if set(chosen) == {line.pk for line in all_lines} else chosen
 
 
-class RejectForm(forms.Form):
+class RejectForm(PageForm):
+    id_prefix = "reject"
+
     reason_code = forms.ChoiceField(
         label=_("Reason"), choices=[("", _("Choose a reason")), *RejectionReason.choices]
     )
@@ -82,7 +87,9 @@ class RejectForm(forms.Form):
     )
 
 
-class RequestInfoForm(forms.Form):
+class RequestInfoForm(PageForm):
+    id_prefix = "info"
+
     reason_code = forms.ChoiceField(
         label=_("What is missing"),
         choices=[("", _("Choose what is missing")), *InfoRequestReason.choices],
@@ -92,7 +99,9 @@ class RequestInfoForm(forms.Form):
     )
 
 
-class NoteForm(forms.Form):
+class NoteForm(PageForm):
+    id_prefix = "note"
+
     message = forms.CharField(
         label=_("Internal note"),
         widget=forms.Textarea(attrs={"rows": 2}),

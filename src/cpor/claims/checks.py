@@ -66,6 +66,7 @@ def run_checks(claim: Claim, *, today: datetime.date | None = None) -> list[Chec
         _poe,
         _contact_domain,
         _open_claims,
+        _already_held,
         _conflicts,
     ):
         results.extend(check(claim, lines, flags, today))
@@ -167,6 +168,14 @@ def _flags(claim: Claim, lines: list[ClaimLine], today: datetime.date) -> dict[s
             *sorted(OPEN_STATUSES),
             LineStatus.PENDING,
             claim.pk,
+        )
+        query.add(
+            f"held_by_us_{n}",
+            f"EXISTS (SELECT 1 FROM {ASSOCIATIONS} a WHERE {held_unit} "
+            f"AND a.status IN ({_marks(HELD_STATUSES)}) AND a.organisation_id = %s)",
+            *held_params,
+            *HELD_STATUSES,
+            organisation,
         )
         query.add(
             f"held_by_other_{n}",
@@ -410,6 +419,21 @@ def _open_claims(claim, lines, flags, today):
             )
             return
     yield _ok("open_claim", _("You have no other open claim for these units."))
+
+
+def _already_held(claim, lines, flags, today):
+    # Claiming again what the organisation holds would only e-mail the customer again
+    # and could never be approved.
+    held = [line for line in lines if flags[f"held_by_us_{line.pk}"]]
+    for line in held:
+        yield CheckResult(
+            "already_held",
+            Outcome.FAIL,
+            _("Your organisation already holds %s: there is nothing to claim.") % line,
+            "products",
+        )
+    if not held:
+        yield _ok("already_held", _("Your organisation holds none of these units yet."))
 
 
 def _conflicts(claim, lines, flags, today):

@@ -33,3 +33,8 @@ class RejectionReason(models.TextChoices):
         "unit_held_newer_poe",
         _("Another partner holds the unit with a more recent PoE."),
     )
+    # The partner already holds what it claims again: the claim closes, the holder stays.
+    DUPLICATE_ASSOCIATION = (
+        "duplicate_association",
+        _("Duplicate of an existing association: the partner already holds the unit."),
+    )

@@ -55,6 +55,7 @@ def test_a_good_claim_passes_every_check_but_the_licence_warning(partner, tenant
         "poe",
         "contact_domain",
         "open_claim",
+        "already_held",
         "conflict",
     }
     # The demo tenant has no Teams licence recorded: a warning, not a block.
@@ -168,3 +169,48 @@ def test_the_checks_answer_as_before_for_each_kind_of_result(partner, reviewer, 
     assert (
         messages[("tenant", Outcome.PASS)] == f"Tenant {tenant.tenant_id} ({tenant.name}) exists."
     )
+
+
+def test_claiming_again_a_unit_the_organisation_holds_fails_before_submission(reviewer):
+    from cpor.claims import services
+    from cpor.claims.models import ClaimStatus
+    from cpor.claims.services import ValidationFailed
+    from cpor.testing.factories import add_poe, claim_input, customer_tenant, partner_user
+    from cpor.testing.factories import submitted_claim as submitted
+
+    partner, tenant = partner_user(), customer_tenant()
+    held = submitted(partner, tenant, products=["teams"])
+    services.claim_approve(actor=reviewer, claim=held)
+    again = services.claim_create(
+        actor=partner, data=claim_input(partner, tenant, products=["teams", "intune"])
+    )
+    add_poe(partner, again)
+    results = {r.code: r for r in run_checks(again)}
+    assert results["already_held"].failed
+    assert "Microsoft Teams" in results["already_held"].message
+    with pytest.raises(ValidationFailed) as refused:
+        services.claim_submit(actor=partner, claim=again, confirmed=True)
+    assert "check_already_held" in {e.code for e in refused.value.errors}
+    again.refresh_from_db()
+    assert again.status == ClaimStatus.DRAFT
+    assert not again.events.filter(action="submit").exists()  # the customer is not e-mailed
+
+
+def test_a_reviewer_closes_a_duplicate_without_touching_the_holder(reviewer):
+    from cpor.claims import services
+    from cpor.claims.models import ClaimStatus
+    from cpor.claims.reasons import RejectionReason
+    from cpor.testing.factories import customer_tenant, partner_user
+    from cpor.testing.factories import submitted_claim as submitted
+
+    partner, tenant = partner_user(), customer_tenant()
+    held = submitted(partner, tenant, products=["teams"])
+    duplicate = submitted(partner, customer_tenant(), products=["teams"])
+    services.claim_approve(actor=reviewer, claim=held)
+    services.claim_reject(
+        actor=reviewer, claim=duplicate, reason_code=RejectionReason.DUPLICATE_ASSOCIATION
+    )
+    duplicate.refresh_from_db()
+    assert duplicate.status == ClaimStatus.REJECTED
+    assert duplicate.events.get(action="reject").reason_code == "duplicate_association"
+    assert held.associations.get().is_held

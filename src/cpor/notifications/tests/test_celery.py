@@ -43,6 +43,15 @@ def celery_worker_on_redis(settings, monkeypatch):
         app.conf.update(saved)
 
 
+needs_a_database_server = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="a worker beside the web process needs a database server (the embedded mode "
+    "delivers in-process; an in-memory SQLite test database locks its tables between "
+    "the worker's thread and the test's)",
+)
+
+
+@needs_a_database_server
 @pytest.mark.usefixtures("seeded_catalog")
 def test_a_celery_worker_delivers_a_committed_message(smtp_server, celery_worker_on_redis):
     # queued outside any test transaction: the commit hands it to the broker.
@@ -63,11 +72,7 @@ def test_a_celery_worker_delivers_a_committed_message(smtp_server, celery_worker
     assert OutboxMessage.objects.get().attempts == 1
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="a worker beside the web process needs a database server (the embedded mode "
-    "delivers in-process; an in-memory SQLite test database locks its tables)",
-)
+@needs_a_database_server
 @pytest.mark.usefixtures("seeded_catalog")
 def test_a_committed_transition_reaches_everyone_through_a_worker(
     smtp_server, celery_worker_on_redis

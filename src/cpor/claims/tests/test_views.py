@@ -362,7 +362,7 @@ def _claims(partner, count):
 def test_list_runs_a_fixed_number_of_queries(
     signed_in, partner, django_assert_num_queries, django_assert_max_num_queries, monkeypatch
 ):
-    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(views.lists, "PAGE_SIZE", 2)
     _claims(partner, 3)
     url = reverse("claims:list")
     signed_in.get(url)  # warm the session and content types
@@ -390,7 +390,7 @@ def _follow(client, url, params, rel):
 
 
 def test_list_pages_by_cursor_links_without_gaps_or_repeats(signed_in, partner, monkeypatch):
-    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(views.lists, "PAGE_SIZE", 2)
     tenant = customer_tenant()
     for name in ("Same", "Same", "Same", "Other", "Same"):
         services.claim_create(actor=partner, data=claim_input(partner, tenant, name=name))
@@ -423,7 +423,7 @@ def test_list_answers_a_tampered_cursor_with_400_and_the_first_page(signed_in, p
 
 
 def test_list_says_more_than_and_counts_exactly_on_demand(signed_in, partner, monkeypatch):
-    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(views.lists, "PAGE_SIZE", 2)
     monkeypatch.setattr(selectors, "CLAIM_COUNT_LIMIT", 3)
     _claims(partner, 5)
     body = signed_in.get(reverse("claims:list"), {"sort": "name"}).content.decode()
@@ -435,7 +435,7 @@ def test_list_says_more_than_and_counts_exactly_on_demand(signed_in, partner, mo
 
 
 def test_list_counts_in_portuguese(signed_in, partner, monkeypatch):
-    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(views.lists, "PAGE_SIZE", 2)
     monkeypatch.setattr(selectors, "CLAIM_COUNT_LIMIT", 3)
     _claims(partner, 5)
     body = signed_in.get(reverse("claims:list"), HTTP_ACCEPT_LANGUAGE="pt-pt").content.decode()

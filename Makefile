@@ -13,9 +13,12 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/cpor
 
 install: $(STAMP)
 
+# Installs from the lock, then puts the project's own package (src/cpor) on the venv's
+# path, so every tool run from the venv (pytest, lint-imports, celery) finds it.
 $(STAMP): requirements.lock
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'cpor-src.pth').write_text('$(CURDIR)/src\n')"
 	touch $(STAMP)
 
 # Install, migrate, seed an empty database, then serve with gunicorn (static files via WhiteNoise).
@@ -33,7 +36,7 @@ worker: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PYTHONPATH=src $(BIN)/lint-imports --no-cache
+	$(BIN)/lint-imports --no-cache
 	$(MANAGE) makemigrations --check --dry-run
 
 format: install

@@ -9,7 +9,7 @@ export PORT
 MANAGE := $(BIN)/python manage.py
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/cpor
 
-.PHONY: run install chromium test test-sqlite test-postgres lint format bench clean worker
+.PHONY: screenshots run install chromium nginx cluster test test-sqlite test-postgres lint format bench clean worker
 
 install: $(STAMP)
 
@@ -47,14 +47,29 @@ format: install
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+# nginx from Debian: the balancer of the local production cluster and its tests.
+nginx:
+	@command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx-light; }
+
+# The local production cluster in the foreground (deploy/README.md): nginx, two web nodes,
+# two workers and beat on Redis, PostgreSQL, S3 (moto) and an SMTP sink; Ctrl-C stops it.
+cluster: install nginx
+	deploy/cluster
+
 # The whole suite on SQLite, then the database-level tests again on PostgreSQL (where the
 # concurrency tests run); browser tests run once, on SQLite.
 test: lint test-sqlite test-postgres
 
+# The README's pictures (docs/screenshots), taken by the browser tests; a normal test run
+# keeps its screenshots under var/screenshots and leaves the tree clean.
+screenshots: install chromium
+	CPOR_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider -m browser -k "not every_page"
+
 test-sqlite: install chromium
 	$(BIN)/pytest -q
 
-test-postgres: install
+# The cluster tests (marker "cluster", deploy/README.md) run here: they need PostgreSQL.
+test-postgres: install nginx
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m "not browser"
 
 # Every benchmark (each in a database of its own on that server), then docs/performance.md

@@ -14,3 +14,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings")
 app = Celery("cpor")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["cpor.notifications"])
+
+# Worker side of django-structlog: each task's log lines carry the request id (and user)
+# of the request that published it (the publishing side is connected in settings).
+from django_structlog.celery.steps import DjangoStructLogInitStep  # noqa: E402
+
+app.steps["worker"].add(DjangoStructLogInitStep)

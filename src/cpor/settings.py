@@ -12,6 +12,7 @@ from pathlib import Path
 
 import bootstrap_wrapper
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -102,15 +103,21 @@ INSTALLED_APPS = [
     "cpor.consent",
     "cpor.notifications",
     "cpor.usage",
+    "cpor.earnings",
     "cpor.api",
+    "cpor.audit",
+    "cpor.analytics",
     "cpor.web",
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",  # CPOR's checks: accounts/oidc
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy, a nonce per response
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -118,9 +125,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "cpor.audit.recording.AuditRequestMiddleware",  # who and from where, for admin changes
     "cpor.web.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "cpor.accounts.middleware.MfaEnrolmentMiddleware",  # second factor per role
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "cpor.accounts.csp.sign_in_form_action",  # IdP hosts in the sign-in form-action
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -217,9 +227,47 @@ SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (django-csp). Everything is served from this
+# site (Bootstrap, htmx, our JavaScript as static files); no inline script or style
+# attribute in our templates (web/tests/test_csp.py fails on one). Scripts that must be
+# inline (drf-spectacular's Swagger UI set-up) carry the response's nonce. Views that need
+# more say so with csp_update: the mail log's HTML preview, the ReDoc page. File downloads
+# set their own stricter policy (default-src 'none'; sandbox), which the middleware keeps.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+    # HSTS on by default (a year, subdomains, preload); setting any of the three to 0
+    # is the explicit opt-out, and silences the deploy check that would flag it.
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SILENCED_SYSTEM_CHECKS = [
+        check
+        for check, opted_out in (
+            ("security.W004", not SECURE_HSTS_SECONDS),
+            ("security.W005", not SECURE_HSTS_INCLUDE_SUBDOMAINS),
+            ("security.W021", not SECURE_HSTS_PRELOAD),
+        )
+        if opted_out
+    ]
+    # The proxy terminates TLS and says so in X-Forwarded-Proto; anything that reached
+    # Django over plain HTTP is redirected, except the probes that balancers and
+    # monitoring send straight to a node (deploy/README.md).
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics"]
 
 LOGGING = {
     "version": 1,
@@ -237,7 +285,7 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
-ACCOUNT_ADAPTER = "cpor.web.accounts.AccountAdapter"
+ACCOUNT_ADAPTER = "cpor.accounts.adapters.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
@@ -246,7 +294,35 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CPOR] "
 ACCOUNT_PREVENT_ENUMERATION = True
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Wrong passwords are throttled, never answered with a lock a stranger could hold on
+# someone else's account (accounts/sign_in_throttle.py): failures per source address
+# (any account), per account from one address (the user's successful sign-in clears it
+# for their address), and, for an attack from many addresses, a short account-wide
+# backoff that addresses the account signed in from recently do not wait for.
+SIGN_IN_ADDRESS_FAILURES = env_int("SIGN_IN_ADDRESS_FAILURES", 10, minimum=1)
+SIGN_IN_ADDRESS_WINDOW_SECONDS = env_int("SIGN_IN_ADDRESS_WINDOW_SECONDS", 60, minimum=1)
+SIGN_IN_ACCOUNT_ADDRESS_FAILURES = env_int("SIGN_IN_ACCOUNT_ADDRESS_FAILURES", 5, minimum=1)
+SIGN_IN_ACCOUNT_ADDRESS_WINDOW_SECONDS = env_int(
+    "SIGN_IN_ACCOUNT_ADDRESS_WINDOW_SECONDS", 300, minimum=1
+)
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": (
+        f"{SIGN_IN_ADDRESS_FAILURES}/{SIGN_IN_ADDRESS_WINDOW_SECONDS}s/ip,"
+        f"{SIGN_IN_ACCOUNT_ADDRESS_FAILURES}/{SIGN_IN_ACCOUNT_ADDRESS_WINDOW_SECONDS}s/key"
+    )
+}
+SIGN_IN_BACKOFF_AFTER = env_int("SIGN_IN_BACKOFF_AFTER", 20, minimum=1)
+SIGN_IN_BACKOFF_WINDOW_SECONDS = env_int("SIGN_IN_BACKOFF_WINDOW_SECONDS", 3600, minimum=1)
+SIGN_IN_BACKOFF_SECONDS = env_int("SIGN_IN_BACKOFF_SECONDS", 1, minimum=1)
+SIGN_IN_BACKOFF_MAX_SECONDS = env_int("SIGN_IN_BACKOFF_MAX_SECONDS", 60, minimum=1)
+SIGN_IN_KNOWN_ADDRESS_DAYS = env_int("SIGN_IN_KNOWN_ADDRESS_DAYS", 30, minimum=1)
+# Behind a reverse proxy every client would have the proxy's address: the number of
+# proxies whose X-Forwarded-For entries are trusted for the client's address.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+# WebAuthn needs https, except on a developer's own machine (http://127.0.0.1, localhost).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env_bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", not PRODUCTION)
 MFA_TOTP_ISSUER = CPOR_OPERATOR_NAME
 # allauth keeps sign-in rate limits and already-used TOTP codes in the cache: with several
 # web processes they must share one (CACHE_URL, e.g. redis://127.0.0.1:6379/1).
@@ -258,6 +334,54 @@ if _cache_url:
             "LOCATION": _cache_url,
         }
     }
+
+# --- Single sign-on and the second factor per role (issue 11; accounts/adapters.py) ---
+# Roles that must use a second factor (TOTP or passkey; an IdP asserting MFA counts).
+CPOR_MFA_REQUIRED_ROLES = env_list(
+    "CPOR_MFA_REQUIRED_ROLES", ["program_admin", "reviewer", "partner_admin"]
+)
+_unknown_roles = set(CPOR_MFA_REQUIRED_ROLES) - {
+    "program_admin",
+    "reviewer",
+    "partner_admin",
+    "incentives_admin",
+    "incentives_user",
+}
+if _unknown_roles:
+    raise ImproperlyConfigured(f"CPOR_MFA_REQUIRED_ROLES: unknown roles {sorted(_unknown_roles)}")
+# The operator's IdP: "<provider id>" or "<provider id>/<tenant id>". When set, reviewers
+# and program admins sign in only through it (no password, no passkey).
+CPOR_OPERATOR_IDP = env_str("CPOR_OPERATOR_IDP", "")
+SOCIALACCOUNT_ADAPTER = "cpor.accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+# OpenID Connect providers besides those program admins add in the admin (Social
+# applications): CPOR_OIDC_PROVIDERS=entra,okta, then per id CPOR_OIDC_<ID>_NAME,
+# _SERVER_URL (issuer or discovery URL), _CLIENT_ID, _CLIENT_SECRET (or _FILE).
+_oidc_apps = []
+for _provider_id in env_list("CPOR_OIDC_PROVIDERS", []):
+    _prefix = f"CPOR_OIDC_{_provider_id.upper().replace('-', '_')}_"
+    _server_url, _client_id = env_str(_prefix + "SERVER_URL"), env_str(_prefix + "CLIENT_ID")
+    if not (_server_url and _client_id):
+        raise ImproperlyConfigured(f"{_prefix}SERVER_URL and {_prefix}CLIENT_ID are required")
+    _oidc_apps.append(
+        {
+            "provider_id": _provider_id,
+            "name": env_str(_prefix + "NAME", _provider_id),
+            "client_id": _client_id,
+            "secret": env_str(_prefix + "CLIENT_SECRET", ""),
+            "settings": {"server_url": _server_url},
+        }
+    )
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "provider_class": "cpor.accounts.oidc.provider.CporOIDCProvider",
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": _oidc_apps,
+    }
+}
 
 # --- Notifications, outbox and background work (Celery) -----------------------------
 # Every notification is an outbox row written with the state change that causes it.
@@ -299,7 +423,11 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("outbox_retry",),
     },
     **{
-        f"periodic-{job}": {"task": "cpor.run_periodic_job", "schedule": 900.0, "args": (job,)}
+        f"periodic-{job}": {
+            "task": "cpor.run_periodic_job",
+            "schedule": float(env_int("PERIODIC_JOB_SECONDS", 900, minimum=5)),
+            "args": (job,),
+        }
         for job in (
             "activate_associations",
             "expire_subscriptions",
@@ -311,7 +439,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "history-checkpoint": {
         "task": "cpor.run_periodic_job",
-        "schedule": 3600.0,
+        "schedule": float(env_int("HISTORY_CHECKPOINT_SECONDS", 3600, minimum=5)),
         "args": ("history_checkpoint",),
     },
 }
@@ -322,7 +450,8 @@ CELERY_BEAT_SCHEDULE = {
 # throttled per token with rates from the environment (DRF's "N/second|minute|hour|day").
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "cpor.api.authentication.ApiTokenAuthentication",
+        # The API token, refused while its user must still enrol a second factor.
+        "cpor.accounts.api_auth.EnrolledApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -378,3 +507,72 @@ USAGE_IMPORT_BATCH_ROWS = env_int("USAGE_IMPORT_BATCH_ROWS", 50_000, minimum=1)
 USAGE_REJECTIONS_SHOWN = env_int("USAGE_REJECTIONS_SHOWN", 1000, minimum=1)
 # PostgreSQL memory for one import's checks and staging table (work_mem, temp_buffers).
 USAGE_IMPORT_WORK_MEM = env_str("USAGE_IMPORT_WORK_MEM", "256MB")
+
+# --- Partner self-service and customer-granted visibility (issue 11) --------------------
+# Tenant look-ups in the claim wizard and the API, per user and per partner organisation
+# within a sliding window; customers' partner invitations expire after this many days.
+TENANT_LOOKUP_LIMIT_PER_USER = env_int("TENANT_LOOKUP_LIMIT_PER_USER", 30, minimum=1)
+TENANT_LOOKUP_LIMIT_PER_ORGANISATION = env_int(
+    "TENANT_LOOKUP_LIMIT_PER_ORGANISATION", 100, minimum=1
+)
+TENANT_LOOKUP_WINDOW_SECONDS = env_int("TENANT_LOOKUP_WINDOW_SECONDS", 3600, minimum=1)
+CUSTOMER_INVITATION_DAYS = env_int("CUSTOMER_INVITATION_DAYS", 14, minimum=1)
+
+# --- Operations: health, metrics, JSON logs, backups (cpor.ops, issue 12) --------------
+# /health/live, /health/ready and /metrics (docs/operations.md). django-prometheus times
+# every request by view (its two middlewares wrap all the others); django-structlog binds a
+# request id per request (nginx's X-Request-ID when it sends one) and carries it into the
+# Celery tasks the request publishes. With several gunicorn workers set
+# PROMETHEUS_MULTIPROC_DIR (an empty directory per host, emptied at start) so one scrape
+# reports them all.
+INSTALLED_APPS += ["django_structlog", "cpor.ops"]
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "django_structlog.middlewares.RequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+# /metrics: with a token, only `Authorization: Bearer <token>`; without one, production
+# answers 404 and the embedded mode answers loopback clients only.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# State read from the database per scrape (claims by status, outbox) is shared through
+# the cache this long, so many scrapers cost one set of grouped queries.
+METRICS_DB_CACHE_SECONDS = env_int("METRICS_DB_CACHE_SECONDS", 15, minimum=0)
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # nginx sets it, replacing the client's
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # worker logs go through LOGGING below
+# JSON lines in production, readable lines otherwise (CPOR_LOG_FORMAT overrides).
+from cpor.ops.logs import logging_config  # noqa: E402 (structlog only, no models)
+
+LOGGING = logging_config(
+    json=env_choice("CPOR_LOG_FORMAT", "json" if PRODUCTION else "console", ("json", "console"))
+    == "json",
+    level=env_str("LOG_LEVEL", "INFO"),
+)
+
+
+# --- Data lifecycle: PoE files, retention, erasure (issue 11) -----------------------
+# A PoE file no row references is deleted by the sweep once older than this: a younger
+# one may belong to an upload whose transaction has not committed yet.
+POE_ORPHAN_GRACE_SECONDS = env_int("POE_ORPHAN_GRACE_SECONDS", 6 * 3600, minimum=600)
+# The analytics tables are kept this long in the cache once computed (0: never kept).
+ANALYTICS_CACHE_SECONDS = env_int("ANALYTICS_CACHE_SECONDS", 300, minimum=0)
+# Sent outbox messages (the mail log) and delivered webhook calls are kept this long;
+# decline links this long after they expire. Idempotency keys: API_IDEMPOTENCY_TTL_HOURS.
+RETENTION_SENT_MESSAGES_DAYS = env_int("RETENTION_SENT_MESSAGES_DAYS", 180, minimum=1)
+RETENTION_DECLINE_LINKS_DAYS = env_int("RETENTION_DECLINE_LINKS_DAYS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        f"periodic-{job}": {
+            "task": "cpor.run_periodic_job",
+            "schedule": float(env_int("PERIODIC_JOB_SECONDS", 900, minimum=5)),
+            "args": (job,),
+        }
+        for job in (
+            "sweep_poe_orphans",
+            "purge_sent_messages",
+            "purge_decline_links",
+            "purge_idempotency_records",
+        )
+    }
+)

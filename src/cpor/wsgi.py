@@ -9,3 +9,9 @@ application = get_wsgi_application()
 from cpor.upload_temp import upload_temp_sweep  # noqa: E402 - needs the settings above
 
 upload_temp_sweep()
+
+# The API's query check reads the OpenAPI document: build it while the worker starts,
+# not in its first requests (readiness is answered only after this).
+from cpor.api.query import _operations  # noqa: E402
+
+_operations()

@@ -2,6 +2,7 @@
 
 Skipped when Redis is unreachable, except in CI (CI=true), where it must run."""
 
+import logging
 import os
 import time
 
@@ -12,6 +13,7 @@ from django.db import connection
 from cpor.celery import app
 from cpor.notifications.models import MessageStatus, OutboxMessage
 from cpor.notifications.services import queue_email
+from cpor.testing.broker import publishing_to
 
 BROKER = "redis://127.0.0.1:6379/15"
 
@@ -31,16 +33,21 @@ def celery_worker_on_redis(settings, monkeypatch):
         pytest.skip("Redis on 127.0.0.1:6379 is not running")
     from celery.contrib.testing.worker import start_worker
 
-    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "result_backend")}
-    app.conf.update(broker_url=BROKER, task_always_eager=False, result_backend=None)
     settings.CPOR_BACKGROUND = "celery"
     monkeypatch.setenv("CELERY_SKIP_CHECKS", "1")  # the suite checks the project elsewhere
     redis.Redis.from_url(BROKER).flushdb()
+    # start_worker sets the root logger to its own level (ERROR); later tests that read
+    # INFO lines (cpor.ops's log tests) must find it as it was.
+    root = logging.getLogger()
+    root_level = root.level
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        with (
+            publishing_to(BROKER, result_backend=None),
+            start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+        ):
             yield app
     finally:
-        app.conf.update(saved)
+        root.setLevel(root_level)
 
 
 needs_a_database_server = pytest.mark.skipif(

@@ -24,6 +24,23 @@ def test_settings(settings, tmp_path):
 
 
 @pytest.fixture
+def admin_user(admin_user):
+    """pytest-django's superuser, enrolled in a second factor as program admins must be."""
+    from cpor.testing.factories import enrol_second_factor
+
+    return enrol_second_factor(admin_user)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters (tenant look-ups, sign-in, fresh links) live in the cache, keyed
+    by ids a rolled-back test hands out again: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
 def partner():
     from cpor.testing.factories import partner_user
 
@@ -58,6 +75,7 @@ def seeded_catalog(transactional_db):
     from django.db import connection
 
     importlib.import_module("cpor.catalog.migrations.0002_seed_catalog").seed(apps, None)
+    importlib.import_module("cpor.catalog.migrations.0004_seed_portuguese_names").fill(apps, None)
     yield
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
-from cpor.accounts.admin_site import is_program_admin
-from cpor.accounts.models import User
+from cpor.accounts.admin_site import ProgramAdminPermissions, is_program_admin
+from cpor.accounts.models import OrganisationSignOn, SignOnDomain, SignOnTenant, User
 
 
 @admin.register(User)
@@ -40,3 +40,41 @@ class CporUserAdmin(UserAdmin):
         if self._is_superuser(request):
             return ()
         return ("is_superuser", "groups", "user_permissions", "last_login", "date_joined")
+
+
+class SignOnTenantInline(ProgramAdminPermissions, admin.TabularInline):
+    model = SignOnTenant
+    extra = 0
+
+
+class SignOnDomainInline(ProgramAdminPermissions, admin.TabularInline):
+    model = SignOnDomain
+    extra = 0
+
+
+@admin.register(OrganisationSignOn)
+class OrganisationSignOnAdmin(ProgramAdminPermissions, admin.ModelAdmin):
+    """Partner admins keep this on their Single sign-on page; the program sees every
+    link and can remove one that should not be there."""
+
+    list_display = ("organisation", "invite_only", "sso_required", "updated_at")
+    list_filter = ("invite_only", "sso_required")
+    readonly_fields = ("updated_at", "updated_by")
+    inlines = (SignOnTenantInline, SignOnDomainInline)
+
+
+def install_sso_admin() -> None:
+    """Program admins configure identity providers (allauth's SocialApp, provider
+    "OpenID Connect", settings ``{"server_url": …}``) and see who is connected; allauth's
+    own admin classes would ask for Django permissions CPOR does not grant."""
+    from allauth.socialaccount.admin import SocialAccountAdmin, SocialAppAdmin, SocialTokenAdmin
+    from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+
+    for model, base in (
+        (SocialApp, SocialAppAdmin),
+        (SocialAccount, SocialAccountAdmin),
+        (SocialToken, SocialTokenAdmin),
+    ):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+        admin.site.register(model, type(base.__name__, (ProgramAdminPermissions, base), {}))

@@ -1,19 +1,25 @@
 """The admin as a whole: every model a program admin edits or reads opens, and user
 administration cannot be used to gain more rights."""
 
+import uuid
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from cpor.accounts.models import OperatorRole, User
+from cpor.accounts.models import OperatorRole, OrganisationSignOn, User
+from cpor.audit.models import AuditAction
+from cpor.audit.services import audit_record
 from cpor.claims import services
 from cpor.claims.models import ClaimEvent
 from cpor.consent.models import CustomerAdmin
+from cpor.earnings.demo import seed_rate_cards
 from cpor.testing.events import consume_events
 from cpor.testing.factories import (
     SubscriptionFactory,
     UserFactory,
     customer_tenant,
+    enrol_second_factor,
     partner_user,
     submitted_claim,
 )
@@ -43,6 +49,18 @@ def every_kind_of_row(program_admin):
     services.claim_start_review(actor=reviewer, claim=claim)
     services.claim_approve(actor=reviewer, claim=claim)
     CustomerAdmin.objects.create(user=UserFactory(), tenant=tenant)
+    sign_on = OrganisationSignOn.objects.create(
+        organisation=partner.partner_membership.organisation
+    )
+    sign_on.tenants.create(tenant_id=uuid.uuid4())
+    sign_on.domains.create(domain="partner.example")
+    seed_rate_cards()
+    audit_record(
+        actor=partner,
+        action=AuditAction.MEMBER_INVITED,
+        organisation=partner.partner_membership.organisation,
+        target=partner,
+    )
     consume_events()  # the outbox messages the transitions cause
 
 
@@ -147,8 +165,30 @@ def test_program_admin_cannot_change_or_delete_a_superuser(client, program_admin
 
 def test_superuser_uses_the_admin_without_an_operator_role(client):
     root = User.objects.create_superuser("root@example.com", "root@example.com", "x" * 20)
+    enrol_second_factor(root)  # a superuser counts as a program admin for MFA
     client.force_login(root)
 
     assert client.get(reverse("admin:catalog_engagement_changelist")).status_code == 200
     assert client.get(reverse("admin:claims_claim_changelist")).status_code == 200
     assert client.get(reverse("admin:claims_claim_add")).status_code == 403
+
+
+def test_program_admin_configures_identity_providers_reviewers_cannot(client, program_admin):
+    client.force_login(program_admin)
+    for name in ("socialaccount_socialapp_changelist", "socialaccount_socialapp_add"):
+        assert client.get(reverse(f"admin:{name}")).status_code == 200
+    response = client.post(
+        reverse("admin:socialaccount_socialapp_add"),
+        {
+            "provider": "openid_connect",
+            "provider_id": "entra",
+            "name": "Contoso Entra ID",
+            "client_id": "abc",
+            "secret": "s3cret",
+            "key": "",
+            "settings": '{"server_url": "https://login.microsoftonline.com/organizations/v2.0"}',
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    client.force_login(UserFactory(operator_role=OperatorRole.REVIEWER, is_staff=True))
+    assert client.get(reverse("admin:socialaccount_socialapp_add")).status_code == 403

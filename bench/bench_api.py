@@ -120,6 +120,7 @@ def prepare_writers(tenant_count: int):
             email = f"bench{index}-{run}@api.example"
             user = User.objects.create_user(username=email, email=email)
             Membership.objects.create(user=user, organisation=organisation, role="partner_admin")
+            harness.with_second_factor(user)
             users.append(user.pk)
             tokens.append(api_token_create(actor=user, name="bench")[1])
         tenants = Tenant.objects.bulk_create(
@@ -632,7 +633,7 @@ def main() -> None:
     batch = CLIENTS * CLAIMS_PER_CLIENT
     organisation, location, users, tokens, tenants = prepare_writers(batch * (3 * args.rounds + 1))
     list_user_, organisation_id = list_user()
-    list_token = api_token_create(actor=list_user_, name="bench")[1]
+    list_token = api_token_create(actor=harness.with_second_factor(list_user_), name="bench")[1]
     total_claims = Claim.objects.count()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

@@ -271,9 +271,9 @@ class Seeder:
             cursor.execute(
                 """INSERT INTO claims_association (claim_id, line_id, organisation_id,
                     tenant_id, product_id, subscription_id, status, end_reason, end_message,
-                    approved_at, notice_ends_at)
+                    approved_at, notice_ends_at, legacy_source)
                 SELECT l.claim_id, l.id, c.organisation_id, c.tenant_id, l.product_id,
-                    l.subscription_id, 'pending_customer', '', '', %s, t.notice_ends_at
+                    l.subscription_id, 'pending_customer', '', '', %s, t.notice_ends_at, ''
                 FROM unnest(%s::bigint[], %s::timestamptz[]) AS t(claim_id, notice_ends_at)
                 JOIN claims_claimline l ON l.claim_id = t.claim_id
                 JOIN claims_claim c ON c.id = t.claim_id""",

@@ -163,7 +163,9 @@ def queue_cases(pending: int) -> list[dict]:
 
 
 def listed_ids(html: str) -> list[int]:
-    return [int(pk) for pk in re.findall(r'<th scope="row"><a href="/review/claims/(\d+)/"', html)]
+    return [
+        int(pk) for pk in re.findall(r'<th scope="row"[^>]*><a href="/review/claims/(\d+)/"', html)
+    ]
 
 
 def measure_queue(case: dict, client, conn, reviewer_id: int, rounds: int):
@@ -300,7 +302,7 @@ def main() -> None:
 
     total = Claim.objects.count()
     pending = Claim.objects.filter(status__in=["submitted", "in_review", "disputed"]).count()
-    reviewer = User.objects.get(username="reviewer@cpor.example")
+    reviewer = harness.with_second_factor(User.objects.get(username="reviewer@cpor.example"))
     client = Client()
     client.force_login(reviewer)
     size = f"{total:,} claims, {pending:,} awaiting a decision"

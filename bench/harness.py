@@ -57,6 +57,15 @@ def setup_django(url: str, *, var_dir: Path | None = None, env: dict | None = No
     call_command("migrate", verbosity=0)
 
 
+def with_second_factor(user):
+    """The benchmark's reviewer or partner admin, enrolled in an authenticator app: a role
+    that must use a second factor (CPOR_MFA_REQUIRED_ROLES) reaches no page and no API
+    until it is, as in production."""
+    from cpor.testing.factories import enrol_second_factor
+
+    return enrol_second_factor(user)
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:

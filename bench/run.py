@@ -168,9 +168,9 @@ def baseline_seed(url: str, rows: dict[str, int]) -> harness.Usage:
                WHERE id > %(c0)s AND id %% 12 <> 0""",
             """INSERT INTO claims_association (claim_id, line_id, organisation_id, tenant_id,
                    product_id, status, end_reason, end_message, approved_at, notice_ends_at,
-                   activated_at)
+                   activated_at, legacy_source)
                SELECT l.claim_id, l.id, %(org)s, c.tenant_id, l.product_id, 'active', '', '',
-                   now(), now(), now()
+                   now(), now(), now(), ''
                FROM claims_claimline l JOIN claims_claim c ON c.id = l.claim_id
                WHERE l.id > %(l0)s ORDER BY l.id LIMIT %(claims_association)s""",
             """INSERT INTO claims_claimevent (claim_id, action, from_status, to_status,
@@ -240,12 +240,12 @@ WITH lines AS (
 ), associations AS (
     INSERT INTO claims_association (claim_id, line_id, organisation_id, tenant_id,
         product_id, subscription_id, status, end_reason, end_message, approved_at,
-        notice_ends_at, activated_at)
+        notice_ends_at, activated_at, legacy_source)
     SELECT %(claim)s, lines.id, claim.organisation_id, claim.tenant_id, lines.product_id,
         lines.subscription_id,
         CASE WHEN %(notice_days)s = 0 THEN 'active' ELSE 'pending_customer' END, '', '',
         %(now)s, %(now)s + make_interval(days => %(notice_days)s),
-        CASE WHEN %(notice_days)s = 0 THEN %(now)s END
+        CASE WHEN %(notice_days)s = 0 THEN %(now)s END, ''
     FROM lines, claim
 )
 INSERT INTO claims_claimevent (claim_id, action, from_status, to_status, reason_code,

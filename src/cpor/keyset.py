@@ -45,6 +45,8 @@ class SortKey:
     path: str
     descending: bool = False
     nullable: bool = False
+    # For a key on an annotation: the model field whose type a cursor's value must have.
+    field: str | None = None
 
     def order(self, *, reverse: bool = False) -> OrderBy:
         descending = self.descending != reverse
@@ -221,7 +223,7 @@ def decode_cursor(
         if not isinstance(value, str | int) or isinstance(value, bool):
             raise InvalidCursor()
         try:
-            checked.append(_field(model, key.path).to_python(value))
+            checked.append(_field(model, key.field or key.path).to_python(value))
         except (ValidationError, FieldDoesNotExist, TypeError, ValueError):
             raise InvalidCursor() from None
     return direction, checked

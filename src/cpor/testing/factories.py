@@ -19,6 +19,28 @@ from cpor.partners.models import Membership, PartnerLocation, PartnerOrganisatio
 PASSWORD = "correct-horse-battery-staple"
 
 
+def enrol_second_factor(user: User) -> User:
+    """Give the user an authenticator app (its secret on ``user.totp_secret``), as people
+    whose role needs MFA have: the per-role rule (``CPOR_MFA_REQUIRED_ROLES``) then lets
+    them in, and signing in through the form asks for the code (``browser.sign_in``)."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        user.totp_secret = generate_totp_secret()
+        TOTP.activate(user, user.totp_secret)
+    return user
+
+
+def _enrol_if_required(user: User, create: bool, extracted) -> None:
+    """Post-generation hook: users whose role needs MFA are enrolled unless the test asks
+    for an unenrolled one (``UserFactory(second_factor=False)``)."""
+    from cpor.accounts.selectors import mfa_required
+
+    if create and extracted is not False and mfa_required(user):
+        enrol_second_factor(user)
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
@@ -29,6 +51,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     password = factory.django.Password(PASSWORD)
+    second_factor = factory.PostGeneration(_enrol_if_required)
 
 
 class OrganisationFactory(factory.django.DjangoModelFactory):
@@ -51,10 +74,15 @@ class LocationFactory(factory.django.DjangoModelFactory):
 class MembershipFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Membership
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     organisation = factory.SubFactory(OrganisationFactory)
     role = PartnerRoleName.INCENTIVES_ADMIN
+
+    @factory.post_generation
+    def second_factor(self, create, extracted, **kwargs):
+        _enrol_if_required(self.user, create, extracted)
 
 
 class TenantFactory(factory.django.DjangoModelFactory):

@@ -59,9 +59,12 @@ def test_seed_demo_has_every_claim_status_and_association_state():
         )
     )
     assert reasons == set(EndReason.values)
-    # The history is real: every claim starts with a create event, and a renewal carried
-    # an association over.
-    assert not Claim.objects.exclude(events__action=EventAction.CREATE).exists()
+    # The history is real: every claim starts with a create event (a legacy import's with
+    # its import event), and a renewal carried an association over.
+    assert not Claim.objects.exclude(
+        events__action__in=[EventAction.CREATE, EventAction.LEGACY_IMPORT]
+    ).exists()
+    assert Association.objects.filter(legacy=True, status=AssociationStatus.ACTIVE).exists()
     assert ClaimEvent.objects.filter(action=EventAction.CARRY_OVER).exists()
 
 

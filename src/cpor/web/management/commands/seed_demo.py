@@ -4,6 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from cpor.earnings.demo import seed_rate_cards
 from cpor.partners.models import PartnerOrganisation
 from cpor.usage.demo import generate_usage
 from cpor.web import demo
@@ -66,6 +67,8 @@ class Command(BaseCommand):
             f"Demo usage: {usage['workload']:,} workload and {usage['subscription']:,} "
             "subscription months."
         )
+        cards = seed_rate_cards()
+        self.stdout.write(f"Demo rate cards: {cards} created (earnings estimates).")
         if usage_rows > 0:
             usage = generate_usage(rows=usage_rows)
             self.stdout.write(f"Generated {usage['workload']:,} usage rows in bulk.")

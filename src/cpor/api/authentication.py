@@ -32,6 +32,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
     target_class = ApiTokenAuthentication
+    match_subclasses = True  # the MFA-enforcing subclass (accounts.api_auth) is the same scheme
     name = "apiToken"
 
     def get_security_definition(self, auto_schema):

@@ -178,7 +178,8 @@ def claims_csv(claims) -> Iterator[str]:
                 claim.location.partner_id,
                 claim.role.code,
                 claim.tenant.tenant_id,
-                claim.tenant.name,
+                # Annotated by claim_list: a partner sees the name only with a relationship.
+                claim.tenant.name if claim.tenant_related else "",
                 LIST_SEPARATOR.join(line.product.code for line in lines),
                 LIST_SEPARATOR.join(
                     str(line.subscription.subscription_id) for line in lines if line.subscription

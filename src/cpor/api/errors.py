@@ -19,19 +19,37 @@ from cpor.errors import DomainError
 # Domain codes that are about size, not content.
 TOO_LARGE_CODES = frozenset({"poe_too_large"})
 UNPROCESSABLE_CODES = frozenset({"idempotency_key_reused"})
+# Refusals because of how often the caller asked (tenant look-ups, cpor.customers.lookup).
+TOO_MANY_CODES = frozenset({"tenant_lookup_limited"})
+# The Organisation area and customer invitations: refusals because of what already exists
+# (409), and a code that names no invitation (404).
+ORGANISATION_CONFLICT_CODES = frozenset(
+    {
+        "user_exists",
+        "partner_id_taken",
+        "last_partner_admin",
+        "deactivate_self",
+        "invitation_expired",
+        "invitation_revoked",
+        "invitation_used",
+    }
+)
+NOT_FOUND_CODES = frozenset({"not_found", "invitation_invalid"})
 
 
 def domain_status(error: DomainError) -> int:
     if error.code == "permission_denied":
         return status.HTTP_403_FORBIDDEN
-    if error.code == "not_found":
+    if error.code in NOT_FOUND_CODES:
         return status.HTTP_404_NOT_FOUND
-    if error.code in DomainError.CONFLICT_CODES:
+    if error.code in DomainError.CONFLICT_CODES | ORGANISATION_CONFLICT_CODES:
         return status.HTTP_409_CONFLICT
     if error.code in TOO_LARGE_CODES:
         return status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     if error.code in UNPROCESSABLE_CODES:
         return status.HTTP_422_UNPROCESSABLE_ENTITY
+    if error.code in TOO_MANY_CODES:
+        return status.HTTP_429_TOO_MANY_REQUESTS
     return status.HTTP_400_BAD_REQUEST
 
 

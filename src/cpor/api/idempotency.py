@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cpor.api.models import IdempotencyRecord
+from cpor.claims.poe_storage import poe_atomic
 from cpor.errors import DomainError
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
@@ -125,7 +126,8 @@ class IdempotentMixin:
         if request.method != "POST" or HEADER not in request.META:
             return super().dispatch(request, *args, **kwargs)
         try:
-            with transaction.atomic():
+            # The loser of a race rolls back here, and the PoE files it stored go with it.
+            with poe_atomic():
                 response = super().dispatch(request, *args, **kwargs)
                 state = getattr(self, "_idempotency", None)
                 fresh = state is not None and not response.has_header("Idempotent-Replayed")
@@ -153,7 +155,8 @@ class IdempotentMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if request.method == "POST" and HEADER in request.META:
+        # Keys belong to a user: a caller refused authentication has none to replay.
+        if request.method == "POST" and HEADER in request.META and request.user.is_authenticated:
             key = request_key(request)
             print_ = fingerprint(request)
             check(request, key=key, print_=print_)

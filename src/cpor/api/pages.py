@@ -1,4 +1,5 @@
-"""The signed-in pages that manage API tokens and webhook endpoints."""
+"""The signed-in pages that manage API tokens and webhook endpoints, in the Organisation
+area (``cpor.organisation_urls``: /organisation/api-tokens/, /organisation/webhooks/)."""
 
 from django import forms
 from django.contrib import messages
@@ -69,7 +70,7 @@ def token_revoke(request, pk: int):
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     api_token_revoke(actor=request.user, token=token)
     messages.success(request, _("The token “%s” is revoked.") % token.name)
-    return redirect("api:tokens")
+    return redirect("organisation:tokens")
 
 
 def _organisation_endpoints(request):
@@ -116,9 +117,9 @@ def webhook_detail(request, pk: int):
             webhook_endpoint_delete(actor=request.user, endpoint=endpoint)
         except DomainError as error:
             messages.error(request, error.message)
-            return redirect("api:webhook", pk=pk)
+            return redirect("organisation:webhook", pk=pk)
         messages.success(request, _("The endpoint is removed."))
-        return redirect("api:webhooks")
+        return redirect("organisation:webhooks")
     return render(
         request,
         "api/webhook_detail.html",

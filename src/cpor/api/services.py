@@ -3,6 +3,7 @@
 import datetime
 import hashlib
 import hmac
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -11,9 +12,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cpor import retention
 from cpor.accounts.models import User
-from cpor.api.models import ApiToken, IdempotencyRecord, WebhookEndpoint
-from cpor.claims.permissions import require_claim_manager, require_partner_member
+from cpor.api.models import ApiToken, IdempotencyRecord, WebhookDelivery, WebhookEndpoint
+from cpor.audit.models import AuditAction
+from cpor.audit.services import audit_record
+from cpor.claims.permissions import (
+    partner_membership,
+    require_claim_manager,
+    require_partner_member,
+)
 from cpor.errors import DomainError, PermissionDenied
 
 TOKEN_PREFIX = "cpor_"  # noqa: S105 (the public part every token starts with)
@@ -40,15 +48,39 @@ def api_token_create(*, actor: User, name: str) -> tuple[ApiToken, str]:
     row = ApiToken.objects.create(
         user=actor, name=name, prefix=prefix, token_hash=hash_token(token)
     )
+    audit_record(
+        actor=actor,
+        action=AuditAction.TOKEN_CREATED,
+        organisation=_organisation_id(actor),
+        target=row,
+        target_label=name,
+        after={"name": name, "prefix": prefix},
+    )
     return row, token
+
+
+def _organisation_id(actor: User) -> int | None:
+    membership = partner_membership(actor)
+    return membership.organisation_id if membership else None
 
 
 @transaction.atomic
 def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
     if token.user_id != getattr(actor, "pk", None):
         raise PermissionDenied()
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     token.refresh_from_db()
+    if revoked:
+        audit_record(
+            actor=actor,
+            action=AuditAction.TOKEN_REVOKED,
+            organisation=_organisation_id(actor),
+            target=token,
+            target_label=token.name,
+            before={"name": token.name, "prefix": token.prefix},
+        )
     return token
 
 
@@ -76,18 +108,37 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
 
 
 def idempotency_records_purge(*, now: datetime.datetime | None = None) -> int:
-    """Forget idempotency keys older than the configured lifetime."""
+    """Forget idempotency keys older than the configured lifetime (a periodic job)."""
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(hours=settings.API_IDEMPOTENCY_TTL_HOURS)
-    deleted, _counts = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+    return retention.delete_in_batches(IdempotencyRecord.objects.filter(created_at__lt=cutoff))
+
+
+def webhook_deliveries_purge(*, now: datetime.datetime | None = None) -> int:
+    """Delete the delivery log lines of webhook calls delivered longer ago than
+    ``RETENTION_SENT_MESSAGES_DAYS``; calls still pending or failing stay."""
+    old = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.DELIVERED,
+        delivered_at__lt=retention.cutoff(settings.RETENTION_SENT_MESSAGES_DAYS, now=now),
+    )
+    return retention.delete_in_batches(old)
+
+
+# A host name and an optional port and path, nothing a URL parser could read two ways;
+# the schema documents the https:// form.
+WEBHOOK_URL_PATTERN = r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$"
 
 
 def _clean_webhook_url(url: str) -> str:
     url = (url or "").strip()
-    parts = urlsplit(url)
-    insecure_ok = parts.scheme == "http" and parts.hostname in settings.API_WEBHOOK_INSECURE_HOSTS
-    if not parts.hostname or (parts.scheme != "https" and not insecure_ok):
+    parts = urlsplit(url) if re.match(r"^https?://", url) else None
+    insecure_ok = (
+        parts is not None
+        and parts.scheme == "http"
+        and parts.hostname in settings.API_WEBHOOK_INSECURE_HOSTS
+    )
+    secure_ok = re.fullmatch(WEBHOOK_URL_PATTERN, url) is not None
+    if not (secure_ok or insecure_ok):
         raise DomainError(
             "webhook_url_not_https",
             _("A webhook endpoint must be an https:// URL."),
@@ -113,10 +164,26 @@ def webhook_endpoint_create(
         description=(description or "").strip()[:200],
         created_by=actor,
     )
+    audit_record(
+        actor=actor,
+        action=AuditAction.WEBHOOK_CREATED,
+        organisation=membership.organisation,
+        target=endpoint,
+        target_label=endpoint.url,
+        after={"url": endpoint.url, "description": endpoint.description},
+    )
     return endpoint, secret
 
 
 @transaction.atomic
 def webhook_endpoint_delete(*, actor: User, endpoint: WebhookEndpoint) -> None:
     require_claim_manager(actor, endpoint.organisation)
+    audit_record(
+        actor=actor,
+        action=AuditAction.WEBHOOK_DELETED,
+        organisation=endpoint.organisation_id,
+        target=endpoint,
+        target_label=endpoint.url,
+        before={"url": endpoint.url, "description": endpoint.description},
+    )
     endpoint.delete()

@@ -1,8 +1,11 @@
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_replace, csp_update
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from cpor.api import pages, views
+from cpor.api import views
 
 app_name = "api"
 
@@ -89,20 +92,50 @@ v1 = [
 v1 += [
     # The usage app's endpoints, then every other path is a JSON 404.
     path("usage/", include("cpor.usage.api_urls")),
-    re_path(r"^.*$", views.UnknownPathView.as_view(), name="unknown"),
+    path("earnings/", include("cpor.earnings.api_urls")),
+    # [\s\S], not ".": a path with an encoded newline (%0A) is a path too.
+    re_path(r"^[\s\S]*$", views.UnknownPathView.as_view(), name="unknown"),
 ]
 
 public = {"permission_classes": [AllowAny], "authentication_classes": []}
 
+
+# ReDoc's bundle (styled-components) inserts <style> elements it cannot give a nonce, runs
+# its search in a blob: worker and shows its logo from its CDN. Only on its page, which
+# shows our own schema and nothing a user wrote; scripts stay nonce-only there too.
+def redoc_csp(view):
+    # style-src is replaced, not extended: next to a nonce, 'unsafe-inline' is ignored.
+    view = csp_replace({"style-src": [SELF, UNSAFE_INLINE]})(view)
+    return csp_update({"worker-src": [SELF, "blob:"], "img-src": ["https://cdn.redoc.ly"]})(view)
+
+
 urlpatterns = [
     path("v1/", include(v1)),
     path("schema/", SpectacularAPIView.as_view(**public), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", **public), name="docs"),
+    # drf-spectacular's pages in templates that declare their language and load no fonts
+    # from elsewhere.
     path(
-        "docs/redoc/", SpectacularRedocView.as_view(url_name="api:schema", **public), name="redoc"
+        "docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="api:schema", template_name="api/docs_swagger.html", **public
+        ),
+        name="docs",
     ),
-    path("tokens/", pages.tokens, name="tokens"),
-    path("tokens/<int:pk>/revoke/", pages.token_revoke, name="token-revoke"),
-    path("webhooks/", pages.webhooks, name="webhooks"),
-    path("webhooks/<int:pk>/", pages.webhook_detail, name="webhook"),
+    path(
+        "docs/redoc/",
+        redoc_csp(
+            SpectacularRedocView.as_view(
+                url_name="api:schema", template_name="api/docs_redoc.html", **public
+            )
+        ),
+        name="redoc",
+    ),
+    # The token and webhook pages moved to the Organisation area; old links still work.
+    path("tokens/", RedirectView.as_view(pattern_name="organisation:tokens"), name="tokens"),
+    path("webhooks/", RedirectView.as_view(pattern_name="organisation:webhooks"), name="webhooks"),
+    path(
+        "webhooks/<int:pk>/",
+        RedirectView.as_view(pattern_name="organisation:webhook"),
+        name="webhook",
+    ),
 ]

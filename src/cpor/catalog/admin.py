@@ -26,9 +26,10 @@ class CatalogAdmin(ProgramAdminPermissions, admin.ModelAdmin):
 
 @admin.register(SolutionArea)
 class SolutionAreaAdmin(CatalogAdmin):
-    list_display = ("name", "code", "position")
+    list_display = ("name", "name_pt", "code", "position")
     list_editable = ("position",)
-    search_fields = ("name", "code")
+    search_fields = ("name", "name_pt", "code")
+    fields = ("code", "name", "name_pt", "position")
 
 
 class EngagementForm(forms.ModelForm):
@@ -45,6 +46,7 @@ class EngagementForm(forms.ModelForm):
         fields = (
             "code",
             "name",
+            "name_pt",
             "solution_area",
             "active",
             "claim_unit",
@@ -76,10 +78,10 @@ class EngagementAdmin(CatalogAdmin):
     )
     list_filter = ("solution_area", "claim_unit", "incentivized", "active")
     list_select_related = ("solution_area",)
-    search_fields = ("name", "code")
+    search_fields = ("name", "name_pt", "code")
     fieldsets = (
-        (None, {"fields": EngagementForm.Meta.fields[:4]}),
-        (_("Claim rules"), {"fields": EngagementForm.Meta.fields[4:]}),
+        (None, {"fields": EngagementForm.Meta.fields[:5]}),
+        (_("Claim rules"), {"fields": EngagementForm.Meta.fields[5:]}),
     )
 
 
@@ -88,7 +90,18 @@ class PartnerRoleAdmin(CatalogAdmin):
     list_display = ("name", "solution_area", "engagement", "position", "active")
     list_filter = ("solution_area", "active")
     list_select_related = ("solution_area", "engagement")
-    search_fields = ("name", "code")
+    search_fields = ("name", "name_pt", "code")
+    fields = (
+        "code",
+        "name",
+        "name_pt",
+        "solution_area",
+        "engagement",
+        "help_text",
+        "help_text_pt",
+        "position",
+        "active",
+    )
 
 
 @admin.register(Product)
@@ -96,13 +109,15 @@ class ProductAdmin(CatalogAdmin):
     list_display = ("name", "code", "solution_area", "active")
     list_filter = ("solution_area", "active")
     list_select_related = ("solution_area",)
-    search_fields = ("name", "code")
+    search_fields = ("name", "name_pt", "code")
+    fields = ("code", "name", "name_pt", "solution_area", "active")
 
 
 @admin.register(OutOfScopeProgram)
 class OutOfScopeProgramAdmin(CatalogAdmin):
     list_display = ("name", "code")
-    search_fields = ("name", "code", "message")
+    search_fields = ("name", "name_pt", "code", "message")
+    fields = ("code", "name", "name_pt", "message", "message_pt")
 
 
 @admin.register(ProgramSettings)

@@ -38,7 +38,10 @@ class PartnerRoleForm(forms.ModelForm):
     class Meta:
         model = PartnerRole
         fields = services.ROLE_FIELDS
-        widgets = {"help_text": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "help_text": forms.Textarea(attrs={"rows": 3}),
+            "help_text_pt": forms.Textarea(attrs={"rows": 3}),
+        }
 
 
 class ProductForm(forms.ModelForm):
@@ -51,4 +54,7 @@ class OutOfScopeProgramForm(forms.ModelForm):
     class Meta:
         model = OutOfScopeProgram
         fields = services.PROGRAM_FIELDS
-        widgets = {"message": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "message": forms.Textarea(attrs={"rows": 3}),
+            "message_pt": forms.Textarea(attrs={"rows": 3}),
+        }

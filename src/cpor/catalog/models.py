@@ -1,5 +1,6 @@
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 code_validator = RegexValidator(
@@ -20,7 +21,40 @@ class PurchaseChannel(models.TextChoices):
     CSP = "csp", _("Cloud Solution Provider (CSP)")
 
 
-class SolutionArea(models.Model):
+def in_reader_language(english: str, portuguese: str) -> str:
+    """The Portuguese wording when the active language is Portuguese and one was entered.
+
+    Catalog text lives in the database (program admins edit it), so gettext cannot
+    translate it; each entry carries its own pt-PT wording instead. Codes stay the
+    stable names of the API and the exports."""
+    if portuguese and (get_language() or "").lower().startswith("pt"):
+        return portuguese
+    return english
+
+
+class DisplayNamed(models.Model):
+    """A catalog entry's name in English (``name``) and in Portuguese (``name_pt``);
+    ``display_name`` (and ``str()``) is the one for the active language."""
+
+    name_pt = models.CharField(
+        _("name (Portuguese)"),
+        max_length=160,
+        blank=True,
+        help_text=_("Shown to Portuguese readers; left empty, they read the name above."),
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def display_name(self) -> str:
+        return in_reader_language(self.name, self.name_pt)
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class SolutionArea(DisplayNamed):
     """Modern Work and Security, or Business Applications."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
@@ -32,11 +66,8 @@ class SolutionArea(models.Model):
         verbose_name = _("solution area")
         verbose_name_plural = _("solution areas")
 
-    def __str__(self) -> str:
-        return self.name
 
-
-class Engagement(models.Model):
+class Engagement(DisplayNamed):
     """An incentive engagement that accepts CPOR claims, with the rules claims under it follow."""
 
     code = models.CharField(_("code"), max_length=60, unique=True, validators=[code_validator])
@@ -75,9 +106,6 @@ class Engagement(models.Model):
         verbose_name = _("engagement")
         verbose_name_plural = _("engagements")
 
-    def __str__(self) -> str:
-        return self.name
-
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
@@ -91,7 +119,7 @@ class Engagement(models.Model):
         return not self.allowed_channels or channel in self.allowed_channels
 
 
-class PartnerRole(models.Model):
+class PartnerRole(DisplayNamed):
     """The activity a partner performed; choosing one picks the engagement of the claim."""
 
     code = models.CharField(_("code"), max_length=60, unique=True, validators=[code_validator])
@@ -103,6 +131,7 @@ class PartnerRole(models.Model):
         Engagement, models.PROTECT, related_name="role", verbose_name=_("engagement")
     )
     help_text = models.TextField(_("when to choose it"))
+    help_text_pt = models.TextField(_("when to choose it (Portuguese)"), blank=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     active = models.BooleanField(_("active"), default=True)
 
@@ -111,8 +140,9 @@ class PartnerRole(models.Model):
         verbose_name = _("partner role")
         verbose_name_plural = _("partner roles")
 
-    def __str__(self) -> str:
-        return self.name
+    @property
+    def display_help_text(self) -> str:
+        return in_reader_language(self.help_text, self.help_text_pt)
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
@@ -123,7 +153,7 @@ class PartnerRole(models.Model):
             )
 
 
-class Product(models.Model):
+class Product(DisplayNamed):
     """A workload (Modern Work and Security) or product (Business Applications)."""
 
     code = models.CharField(_("code"), max_length=60, unique=True, validators=[code_validator])
@@ -138,24 +168,23 @@ class Product(models.Model):
         verbose_name = _("workload or product")
         verbose_name_plural = _("workloads and products")
 
-    def __str__(self) -> str:
-        return self.name
 
-
-class OutOfScopeProgram(models.Model):
+class OutOfScopeProgram(DisplayNamed):
     """A program whose claims do not belong here, with where to send them instead."""
 
     code = models.CharField(_("code"), max_length=60, unique=True, validators=[code_validator])
     name = models.CharField(_("name"), max_length=160)
     message = models.TextField(_("redirect message"))
+    message_pt = models.TextField(_("redirect message (Portuguese)"), blank=True)
 
     class Meta:
         ordering = ("name",)
         verbose_name = _("out-of-scope program")
         verbose_name_plural = _("out-of-scope programs")
 
-    def __str__(self) -> str:
-        return self.name
+    @property
+    def display_message(self) -> str:
+        return in_reader_language(self.message, self.message_pt)
 
 
 class ProgramSettings(models.Model):

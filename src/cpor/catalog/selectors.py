@@ -24,6 +24,12 @@ def role_by_code(code: str) -> PartnerRole | None:
     )
 
 
+def coop_programs() -> QuerySet[OutOfScopeProgram]:
+    """The programs claimed through co-op claims rather than here (CSP, Surface, hosting,
+    managed reseller…), each with the pointer the API answers when one is named as a role."""
+    return OutOfScopeProgram.objects.order_by("name")
+
+
 def out_of_scope_program(code_or_name: str) -> OutOfScopeProgram | None:
     value = code_or_name.strip()
     return (

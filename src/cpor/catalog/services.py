@@ -18,6 +18,7 @@ from cpor.claims.permissions import require_program_admin
 
 ENGAGEMENT_FIELDS = (
     "name",
+    "name_pt",
     "incentivized",
     "allowed_channels",
     "opt_out_allowed",
@@ -34,9 +35,9 @@ SETTINGS_FIELDS = (
     "decision_target_business_days",
     "dispute_window_days",
 )
-PRODUCT_FIELDS = ("code", "name", "solution_area", "active")
-ROLE_FIELDS = ("name", "help_text", "position", "active")
-PROGRAM_FIELDS = ("code", "name", "message")
+PRODUCT_FIELDS = ("code", "name", "name_pt", "solution_area", "active")
+ROLE_FIELDS = ("name", "name_pt", "help_text", "help_text_pt", "position", "active")
+PROGRAM_FIELDS = ("code", "name", "name_pt", "message", "message_pt")
 
 
 def _save(actor: User, instance: Model, values: dict, allowed: tuple[str, ...]) -> Model:

@@ -79,7 +79,7 @@ def engagement_edit(request: HttpRequest, pk: int) -> HttpResponse:
         lambda data: services.engagement_update(
             actor=request.user, engagement=Engagement.objects.get(pk=pk), values=data
         ),
-        title=_("Engagement: %s") % engagement.name,
+        title=_("Engagement: %s") % engagement.display_name,
         done=_("Engagement saved."),
     )
 
@@ -94,7 +94,7 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
         lambda data: services.partner_role_update(
             actor=request.user, role=PartnerRole.objects.get(pk=pk), values=data
         ),
-        title=_("Partner role: %s") % role.name,
+        title=_("Partner role: %s") % role.display_name,
         done=_("Partner role saved."),
     )
 
@@ -111,7 +111,7 @@ def product_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             product=Product.objects.get(pk=pk) if pk else None,
             values=data,
         ),
-        title=_("Workload or product: %s") % product.name
+        title=_("Workload or product: %s") % product.display_name
         if product
         else _("New workload or product"),
         done=_("Workload or product saved."),
@@ -130,7 +130,7 @@ def program_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             program=OutOfScopeProgram.objects.get(pk=pk) if pk else None,
             values=data,
         ),
-        title=_("Out-of-scope program: %s") % program.name
+        title=_("Out-of-scope program: %s") % program.display_name
         if program
         else _("New out-of-scope program"),
         done=_("Out-of-scope program saved."),

@@ -140,7 +140,7 @@ class AssociationAdmin(OperatorReadOnly, admin.ModelAdmin):
         "notice_ends_at",
         "ended_at",
     )
-    list_filter = ("status", "end_reason", "claim__role")
+    list_filter = ("status", "end_reason", "legacy", "claim__role")
     list_select_related = ("organisation", "tenant", "product", "subscription")
     search_fields = (
         "organisation__name",
@@ -159,6 +159,8 @@ class AssociationAdmin(OperatorReadOnly, admin.ModelAdmin):
         "superseded_by",
         ("approved_at", "notice_ends_at"),
         ("activated_at", "ended_at"),
+        ("legacy", "legacy_source", "legacy_since"),
+        ("legacy_import", "reassociation_warned_at"),
     )
     inlines = (AssociationEventInline,)
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.signals import request_finished
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
@@ -18,3 +19,8 @@ class ClaimsConfig(AppConfig):
         # Schema infrastructure, not a business effect: re-create the triggers after
         # every migrate (see claims/immutability.py).
         post_migrate.connect(install_immutability_triggers, sender=self)
+        # Storage, not a business effect: PoE files whose transaction rolled back go at
+        # the end of the request (see claims/poe_storage.py).
+        from cpor.claims.poe_storage import poe_discard_uncommitted
+
+        request_finished.connect(poe_discard_uncommitted, dispatch_uid="poe_discard_uncommitted")

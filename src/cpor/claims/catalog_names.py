@@ -1,9 +1,9 @@
-"""The seeded catalog's names and help texts, marked for translation.
+"""The seeded catalog's English names and help texts, kept in the message catalogs.
 
-The catalog lives in the database (program admins may edit it), so its text is not in
-the code. Listing the seeded wording here puts it in the message catalogs; pages show
-it with ``{% translate value %}`` / ``gettext(value)``, and an edited name simply shows
-as entered."""
+Pages no longer translate database text with gettext: each catalog entry carries its own
+pt-PT wording (``display_name``, filled for the seeded rows by catalog migration 0004).
+These msgids stay so the page audit knows the seeded English as UI text that must not
+show on a Portuguese page."""
 
 from django.utils.translation import gettext_noop
 

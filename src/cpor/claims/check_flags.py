@@ -133,7 +133,9 @@ def unit_conflicts_refresh(*, tenant_id: int, product_id: int, subscription_id: 
         )
 
 
-HOLDER_CHANGES = frozenset({EventAction.APPROVE, EventAction.END, EventAction.CARRY_OVER})
+HOLDER_CHANGES = frozenset(
+    {EventAction.APPROVE, EventAction.END, EventAction.CARRY_OVER, EventAction.LEGACY_IMPORT}
+)
 
 
 def conflicts_refresh_for_events(events: list[ClaimEvent]) -> list:

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, models
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -169,14 +170,18 @@ def _flags(claim: Claim, lines: list[ClaimLine], today: datetime.date) -> dict[s
             LineStatus.PENDING,
             claim.pk,
         )
-        query.add(
-            f"held_by_us_{n}",
-            f"EXISTS (SELECT 1 FROM {ASSOCIATIONS} a WHERE {held_unit} "
-            f"AND a.status IN ({_marks(HELD_STATUSES)}) AND a.organisation_id = %s)",
-            *held_params,
-            *HELD_STATUSES,
-            organisation,
-        )
+        # A legacy association of ours is no obstacle: claiming its unit re-associates.
+        for name, legacy in ((f"held_by_us_{n}", False), (f"legacy_by_us_{n}", True)):
+            query.add(
+                name,
+                f"EXISTS (SELECT 1 FROM {ASSOCIATIONS} a WHERE {held_unit} "
+                f"AND a.status IN ({_marks(HELD_STATUSES)}) AND a.organisation_id = %s "
+                "AND a.legacy = %s)",
+                *held_params,
+                *HELD_STATUSES,
+                organisation,
+                legacy,
+            )
         query.add(
             f"held_by_other_{n}",
             f"EXISTS (SELECT 1 FROM {ASSOCIATIONS} a WHERE {held_unit} "
@@ -255,16 +260,18 @@ def _location(claim, lines, flags, today):
 def _tenant(claim, lines, flags, today):
     # A tenant exists for the program when the customer directory can reach it: an
     # admin contact or a verified domain, to tell of the claim and to decline it.
-    names = {"id": claim.tenant.tenant_id, "name": claim.tenant.name}
+    # The ID only: partners read these results too, and see a tenant's name only with a
+    # relationship (cpor.customers.relationships).
+    names = {"id": claim.tenant.tenant_id}
     if flags["tenant_has_contact"] or flags["tenant_has_domain"]:
-        yield _ok("tenant", _("Tenant %(id)s (%(name)s) exists.") % names)
+        yield _ok("tenant", _("Tenant %(id)s exists.") % names)
     else:
         yield CheckResult(
             "tenant",
             Outcome.FAIL,
             _(
-                "Tenant %(id)s (%(name)s) is not in the customer directory: it has no admin "
-                "contact and no verified domain."
+                "Tenant %(id)s is not in the customer directory: it has no admin contact "
+                "and no verified domain."
             )
             % names,
             "tenant_id",
@@ -381,13 +388,13 @@ def _poe(claim, lines, flags, today):
         return
     newest_valid = flags["newest_valid_poe"]
     if newest_valid is not None:
-        yield _ok("poe", _("PoE signed by the customer on %s.") % newest_valid.isoformat())
+        yield _ok("poe", _("PoE signed by the customer on %s.") % date_format(newest_valid))
         return
     if newest > today:
-        message = _("The PoE is dated in the future (%s).") % newest.isoformat()
+        message = _("The PoE is dated in the future (%s).") % date_format(newest)
     else:
         message = _("The PoE was signed on %(d)s, more than %(n)s days ago.") % {
-            "d": newest.isoformat(),
+            "d": date_format(newest),
             "n": claim.role.engagement.poe_max_age_days,
         }
     yield CheckResult("poe", Outcome.FAIL, message, "poe")
@@ -434,6 +441,18 @@ def _already_held(claim, lines, flags, today):
         )
     if not held:
         yield _ok("already_held", _("Your organisation holds none of these units yet."))
+    for line in lines:
+        if flags[f"legacy_by_us_{line.pk}"]:
+            yield CheckResult(
+                "reassociation",
+                Outcome.WARNING,
+                _(
+                    "Your organisation holds %s through a legacy association: once this "
+                    "claim is approved, it replaces the legacy association."
+                )
+                % line,
+                "products",
+            )
 
 
 def _conflicts(claim, lines, flags, today):

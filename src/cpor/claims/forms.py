@@ -1,8 +1,7 @@
 """Forms of the partner's claim pages: they parse input; services decide the rules."""
 
-import uuid
-
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cpor.catalog.models import ClaimUnit, PartnerRole, SolutionArea
@@ -11,8 +10,12 @@ from cpor.claims.selectors import (
     ClaimFilters,
     claimable_subscriptions,
     partner_locations,
-    tenant_by_tenant_id,
+    subscription_ineligibility,
 )
+from cpor.claims.unit_standings import subscription_standings, workload_standings
+from cpor.customers.lookup import tenant_lookup, tenant_subscriptions_typed
+from cpor.errors import DomainError
+from cpor.partners.models import LocationVerification
 
 # ---------------------------------------------------------------------------
 # Claim list
@@ -110,8 +113,13 @@ class DetailsStepForm(forms.Form):
 
     def __init__(self, *args, actor, role: PartnerRole, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.actor = actor
+        self.locations = {
+            location.partner_id: location for location in partner_locations(actor=actor)
+        }
         self.fields["partner_id"].choices = [
-            (location.partner_id, str(location)) for location in partner_locations(actor=actor)
+            (partner_id, location_label(location))
+            for partner_id, location in self.locations.items()
         ]
         engagement = role.engagement
         if not engagement.opt_out_allowed:
@@ -123,21 +131,58 @@ class DetailsStepForm(forms.Form):
             if name in self.fields:
                 self.fields[name].widget.attrs["autocomplete"] = "off"
 
+    def clean_partner_id(self) -> str:
+        partner_id = self.cleaned_data["partner_id"]
+        refusal = unverified_location_message(self.locations[partner_id])
+        if refusal:
+            raise forms.ValidationError(refusal)
+        return partner_id
+
     def clean_tenant_id(self) -> str:
-        raw = self.cleaned_data["tenant_id"].strip()
+        # A counted, rate-limited and audited look-up (cpor.customers.lookup).
         try:
-            guid = uuid.UUID(raw)
-        except ValueError:
-            raise forms.ValidationError(
-                _("“%(value)s” is not a GUID (like 72f988bf-86f1-41af-91ab-2d7cd011db47)."),
-                params={"value": raw},
-            ) from None
-        if tenant_by_tenant_id(guid) is None:
-            raise forms.ValidationError(
-                _("No customer tenant has the ID %(value)s. Check the customer's directory ID."),
-                params={"value": guid},
-            )
-        return str(guid)
+            found = tenant_lookup(actor=self.actor, tenant_id=self.cleaned_data["tenant_id"])
+        except DomainError as error:
+            raise forms.ValidationError(error.message, code=error.code) from None
+        return str(found.tenant.tenant_id)
+
+
+def location_label(location) -> str:
+    if location.verification == LocationVerification.PENDING:
+        return _("%s (awaiting the program's verification)") % location
+    if location.verification == LocationVerification.REFUSED:
+        return _("%s (refused by the program)") % location
+    return str(location)
+
+
+def unverified_location_message(location) -> str:
+    """Why a location cannot be claimed with yet, or an empty string."""
+    if location.verification == LocationVerification.PENDING:
+        return (
+            _("PartnerID %s awaits the program's verification: it cannot be used in a claim yet.")
+            % location.partner_id
+        )
+    if location.verification == LocationVerification.REFUSED:
+        return _("The program refused PartnerID %s: it cannot be used in a claim.") % (
+            location.partner_id
+        )
+    return ""
+
+
+class TypedIdsWidget(forms.Textarea):
+    """A text area for IDs, one per line (or separated by commas or spaces); a list posted
+    under the same name (an API-like client, a test) is read as well."""
+
+    def value_from_datadict(self, data, files, name):
+        values = data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+        if isinstance(values, str):
+            values = [values]
+        return [part for value in values or () for part in value.replace(",", " ").split()]
+
+    def format_value(self, value):
+        if isinstance(value, list | tuple):
+            return "\n".join(str(item) for item in value)
+        return super().format_value(value)
 
 
 class UnitsStepForm(forms.Form):
@@ -160,17 +205,29 @@ class UnitsStepForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, role: PartnerRole, tenant, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        role: PartnerRole,
+        tenant,
+        related: bool = True,
+        organisation_id: int | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.role = role
+        self.tenant = tenant
+        self.related = related
+        self.standings = {}  # unit (product code or subscription ID) -> UnitStanding
+        self.subscription_choices = []
+        self.typed_subscriptions = []  # (subscription, why not eligible) as typed
         if role.engagement.claim_unit == ClaimUnit.WORKLOAD:
             del self.fields["subscription_ids"]
             self.fields["products"].choices = [
                 (product.code, product.name)
                 for product in role.solution_area.products.filter(active=True).order_by("name")
             ]
-            self.subscription_choices = []
-        else:
+        elif related:
             del self.fields["products"]
             self.subscription_choices = (
                 claimable_subscriptions(tenant=tenant, role=role) if tenant else []
@@ -181,6 +238,103 @@ class UnitsStepForm(forms.Form):
                 for choice in self.subscription_choices
                 if choice.eligible
             ]
+        else:
+            # No relationship with the customer: never list the tenant's subscriptions;
+            # the partner types the IDs the customer gave them and sees only what they are.
+            del self.fields["products"]
+            self.fields["subscription_ids"] = forms.Field(
+                label=_("Subscription IDs"),
+                widget=TypedIdsWidget(
+                    attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}
+                ),
+                help_text=_(
+                    "The subscription IDs the customer gave you, one per line. Only active "
+                    "subscriptions of this solution area bought through Volume Licensing or "
+                    "Web Direct can be claimed."
+                ),
+                error_messages={"required": _("Type at least one subscription ID.")},
+            )
+            if self.is_bound and tenant is not None:
+                self._describe_typed(self.data)
+            elif tenant is not None and self.initial.get("subscription_ids"):
+                self._describe_typed({"subscription_ids": self.initial["subscription_ids"]})
+        if tenant is not None and organisation_id is not None:
+            self._find_standings(organisation_id)
+
+    def _find_standings(self, organisation_id: int) -> None:
+        """Licence and holder of the units the step shows: every row for a partner related
+        to the tenant; for any other, only what it picked or typed (no enumeration)."""
+        if self.by_workload:
+            offered = [code for code, _label in self.fields["products"].choices]
+            if self.related:
+                codes = offered
+            else:
+                picked = (
+                    self.data.getlist("products")
+                    if self.is_bound and hasattr(self.data, "getlist")
+                    else self.initial.get("products") or []
+                )
+                codes = [code for code in picked if code in offered]
+            self.standings = workload_standings(
+                organisation_id=organisation_id, tenant=self.tenant, codes=codes
+            )
+            return
+        if self.related:
+            ids = [choice.subscription.subscription_id for choice in self.subscription_choices]
+        else:
+            ids = [subscription.subscription_id for subscription, _why in self.typed_subscriptions]
+        self.standings = subscription_standings(
+            organisation_id=organisation_id, tenant=self.tenant, subscription_ids=ids
+        )
+
+    def workload_rows(self) -> list:
+        """(check box, standing or None) per workload offered."""
+        return [(box, self.standings.get(box.data["value"])) for box in self["products"]]
+
+    def subscription_rows(self) -> list:
+        """(choice, standing or None) per subscription of a related tenant."""
+        return [
+            (choice, self.standings.get(str(choice.subscription.subscription_id)))
+            for choice in self.subscription_choices
+        ]
+
+    def typed_rows(self) -> list:
+        """(subscription, why not eligible, standing or None) per typed subscription."""
+        return [
+            (subscription, why, self.standings.get(str(subscription.subscription_id)))
+            for subscription, why in self.typed_subscriptions
+        ]
+
+    def _describe_typed(self, data) -> list[str]:
+        ids = TypedIdsWidget().value_from_datadict(data, None, "subscription_ids")
+        found, wrong = tenant_subscriptions_typed(tenant=self.tenant, subscription_ids=ids)
+        today = timezone.localdate()
+        self.typed_subscriptions = [
+            (subscription, subscription_ineligibility(subscription, self.role, today))
+            for subscription in found
+        ]
+        return wrong
+
+    def clean_subscription_ids(self):
+        ids = self.cleaned_data["subscription_ids"]
+        if self.related or self.by_workload:
+            return ids
+        if not ids:
+            raise forms.ValidationError(_("Type at least one subscription ID."))
+        wrong = self._describe_typed({"subscription_ids": ids})
+        problems = [
+            _("%s is not a subscription of this customer's tenant.") % value for value in wrong
+        ] + [
+            _("Subscription %(id)s cannot be claimed under this role: %(why)s")
+            % {"id": subscription.subscription_id, "why": why}
+            for subscription, why in self.typed_subscriptions
+            if why
+        ]
+        if problems:
+            raise forms.ValidationError(problems)
+        return [
+            str(subscription.subscription_id) for subscription, _why in self.typed_subscriptions
+        ]
 
     @property
     def by_workload(self) -> bool:

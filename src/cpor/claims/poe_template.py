@@ -23,6 +23,9 @@ _FONT_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 def sections(claim: Claim, lines: Sequence[ClaimLine]) -> list[tuple[str, list[str]]]:
     """The template's text: a heading and its lines per section (pre-filled, or blanks)."""
     domain = claim.customer_contact_email.rpartition("@")[2]
+    # The tenant's name only for a partner with a relationship (annotated by claim_list).
+    tenant = claim.tenant.name if getattr(claim, "tenant_related", False) else ""
+    customer = claim.customer_name or tenant or str(claim.tenant.tenant_id)
     blank = "______________________________"
     return [
         (
@@ -30,7 +33,7 @@ def sections(claim: Claim, lines: Sequence[ClaimLine]) -> list[tuple[str, list[s
             [
                 _("Partner company: %s") % claim.organisation.name,
                 _("PartnerID: %s") % claim.location.partner_id,
-                _("Customer company: %s") % (claim.customer_name or claim.tenant.name),
+                _("Customer company: %s") % customer,
                 _("Customer domain: %s") % domain,
                 _("Customer tenant ID: %s") % claim.tenant.tenant_id,
                 _("Project name (optional): %s") % claim.name,
@@ -44,7 +47,7 @@ def sections(claim: Claim, lines: Sequence[ClaimLine]) -> list[tuple[str, list[s
                     "below for %(customer)s and agrees to be associated with it as partner "
                     "of record for the products listed."
                 )
-                % {"partner": claim.organisation.name, "customer": claim.tenant.name},
+                % {"partner": claim.organisation.name, "customer": customer},
                 _("Name: %s") % claim.customer_contact_name,
                 _("Title: %s") % claim.customer_contact_title,
                 _("E-mail: %s") % claim.customer_contact_email,

@@ -15,7 +15,9 @@ from django.utils.translation import gettext_lazy
 from cpor.catalog.models import ClaimUnit, PartnerRole, SolutionArea
 from cpor.claims import forms, services
 from cpor.claims.models import ACTION_REQUIRED_EDITABLE, Claim
+from cpor.claims.permissions import partner_membership
 from cpor.claims.selectors import tenant_by_tenant_id
+from cpor.customers.relationships import has_relationship
 
 STEPS = ("area", "role", "details", "units", "contacts", "review")
 STEP_TITLES = {
@@ -74,8 +76,10 @@ def step_url(wizard_id: str, step: str) -> str:
     return reverse("claims:wizard", args=[wizard_id, step])
 
 
-def resolve(data: dict) -> dict:
-    """The catalog objects the state names (None where missing or no longer valid)."""
+def resolve(data: dict, actor=None) -> dict:
+    """The catalog objects the state names (None where missing or no longer valid), and
+    whether the actor's organisation has a relationship with the tenant (only then does
+    it see the tenant's name and subscriptions)."""
     area = SolutionArea.objects.filter(code=data.get("solution_area") or "").first()
     role = None
     if area is not None and data.get("role"):
@@ -90,7 +94,13 @@ def resolve(data: dict) -> dict:
             tenant = tenant_by_tenant_id(uuid.UUID(data["tenant_id"]))
         except ValueError:
             tenant = None
-    return {"area": area, "role": role, "tenant": tenant}
+    membership = partner_membership(actor)
+    related = (
+        tenant is not None
+        and membership is not None
+        and has_relationship(organisation_id=membership.organisation_id, tenant=tenant)
+    )
+    return {"area": area, "role": role, "tenant": tenant, "tenant_related": related}
 
 
 def first_missing_step(data: dict, resolved: dict) -> str | None:
@@ -116,7 +126,14 @@ def step_form(step: str, *, request, data: dict | None, initial: dict, resolved:
     if step == "details":
         return forms.DetailsStepForm(actor=request.user, role=resolved["role"], **kwargs)
     if step == "units":
-        return forms.UnitsStepForm(role=resolved["role"], tenant=resolved["tenant"], **kwargs)
+        membership = partner_membership(request.user)
+        return forms.UnitsStepForm(
+            role=resolved["role"],
+            tenant=resolved["tenant"],
+            related=resolved.get("tenant_related", False),
+            organisation_id=membership.organisation_id if membership else None,
+            **kwargs,
+        )
     if step == "contacts":
         return forms.ContactsStepForm(**kwargs)
     return None
@@ -150,6 +167,9 @@ def unfinished_values(step: str, post, *, request, resolved: dict) -> dict:
         offered = step_form(step, request=request, data=None, initial={}, resolved=resolved)
         values = {}
         for name, field in offered.fields.items():
+            if not hasattr(field, "choices"):  # typed subscription IDs: keep what was typed
+                values[name] = field.widget.value_from_datadict(post, None, name)
+                continue
             valid = {str(value) for value, _label in field.choices}
             values[name] = [value for value in post.getlist(name) if value in valid]
         return values

@@ -6,11 +6,13 @@ import datetime
 import secrets
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cpor import retention
 from cpor.accounts.models import User
 from cpor.claims import services as claims
 from cpor.claims.models import HELD_STATUSES, OPEN_STATUSES, Claim, EndReason, LineStatus
@@ -167,3 +169,13 @@ def decline_links_resend(*, email: str, now: datetime.datetime | None = None) ->
             email=email, language=language or "en", links=links, request_id=secrets.token_hex(12)
         )
     return len(links)
+
+
+def decline_links_purge(*, now: datetime.datetime | None = None) -> int:
+    """Delete decline links, used or not, that expired longer ago than
+    ``RETENTION_DECLINE_LINKS_DAYS``: until then an old link still opens the page that
+    says it expired and offers a fresh one, after that it is simply unknown."""
+    old = DeclineLink.objects.filter(
+        expires_at__lt=retention.cutoff(settings.RETENTION_DECLINE_LINKS_DAYS, now=now)
+    )
+    return retention.delete_in_batches(old)

@@ -103,3 +103,66 @@ class Subscription(models.Model):
 
     def is_active_on(self, day: datetime.date) -> bool:
         return self.starts_on <= day <= self.ends_on
+
+
+class PartnerInvitation(models.Model):
+    """A customer admin's invitation to a partner, like Microsoft 365's partner
+    relationship request: a signed code (or link) the customer hands to the partner.
+
+    The partner's admin accepts it once; from then on the organisation has a relationship
+    with the tenant (it sees the tenant's name and subscriptions in the claim wizard) until
+    the customer revokes it. An invitation nobody accepted expires."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    tenant = models.ForeignKey(
+        Tenant, models.CASCADE, related_name="partner_invitations", verbose_name=_("tenant")
+    )
+    created_by = models.ForeignKey(
+        "accounts.User", models.SET_NULL, null=True, related_name="+", verbose_name=_("by")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    note = models.CharField(_("for"), max_length=200, blank=True)
+    organisation = models.ForeignKey(
+        "partners.PartnerOrganisation",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="customer_invitations",
+        verbose_name=_("accepted by partner"),
+    )
+    accepted_by = models.ForeignKey(
+        "accounts.User", models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        "accounts.User", models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("partner invitation")
+        verbose_name_plural = _("partner invitations")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(accepted_at__isnull=True) | models.Q(organisation__isnull=False),
+                name="accepted_invitation_names_partner",
+            )
+        ]
+        indexes = [models.Index(fields=["organisation", "tenant"], name="invitation_by_partner")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant.name} → {self.organisation or '…'}"
+
+    @property
+    def state(self) -> str:
+        from django.utils import timezone
+
+        if self.revoked_at:
+            return "revoked"
+        if self.accepted_at:
+            return "accepted"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"

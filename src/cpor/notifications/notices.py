@@ -15,6 +15,7 @@ import logging
 
 from django.conf import settings
 from django.db.models.functions import Lower
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from cpor.accounts.models import User
@@ -28,6 +29,8 @@ from cpor.claims.models import (
     EventAction,
 )
 from cpor.claims.reasons import InfoRequestReason, RejectionReason
+from cpor.claims.selectors import TENANT_UNCONFIRMED
+from cpor.customers.relationships import has_relationship
 from cpor.errors import DomainError
 from cpor.notifications.models import MessageKind, OutboxMessage
 from cpor.notifications.services import clean_recipient, email_language, queue_email, render_email
@@ -57,6 +60,7 @@ END_HEADLINES = {
     EndReason.WITHDRAWN: _("Association withdrawn"),
     EndReason.EXPIRED: _("Association expired: the subscription ended"),
     EndReason.REVOKED: _("Association revoked by the program"),
+    EndReason.REASSOCIATED: _("Legacy association replaced by your approved claim"),
 }
 
 
@@ -120,6 +124,19 @@ def email_messages(events: list[ClaimEvent]) -> list[OutboxMessage]:
         claim = claims[event.claim_id]
         if event.action == EventAction.WARN_EXPIRY:
             messages.append(_draft_warning(event, claim))
+            continue
+        if event.action == EventAction.WARN_REASSOCIATE:
+            # A legacy association ends with its subscription: the partner must claim again.
+            to = claim.partner_contact_email
+            messages.append(
+                _message(
+                    event,
+                    to=to,
+                    role="partner",
+                    template="legacy_reassociate",
+                    language=languages.get(to.lower()) or "en",
+                )
+            )
             continue
         if event.action == EventAction.SUBMIT:
             for email, language in recipients[claim.pk]:
@@ -230,6 +247,13 @@ def render_event_message(message: OutboxMessage) -> tuple[str, str, str]:
     return render_email(template=message.template, context=context, language=message.language)
 
 
+def _partner_tenant_name(claim) -> str:
+    """What the partner's e-mail calls the customer: its name only with a relationship."""
+    if has_relationship(organisation_id=claim.organisation_id, tenant=claim.tenant):
+        return claim.tenant.name
+    return str(TENANT_UNCONFIRMED)
+
+
 def _partner_context(event: ClaimEvent, payload: dict) -> dict:
     claim = event.claim
     association = event.association
@@ -241,9 +265,10 @@ def _partner_context(event: ClaimEvent, payload: dict) -> dict:
         "from_status": _status_label(event.from_status) if event.from_status else "",
         "to_status": _status_label(event.to_status) if event.to_status else "",
         "reason": _reason_label(event.reason_code),
-        "message": event.message,
+        # Printed in the recipient's language when the system wrote it.
+        "message": lazy(lambda: event.display_message, str)(),
         "unit": association.unit_label if association is not None else "",
-        "tenant_name": claim.tenant.name,
+        "tenant_name": _partner_tenant_name(claim),
         # The deadline the request set (a request is the last word until the reply).
         "answer_due": claim.info_requested_until
         if event.action == EventAction.REQUEST_INFO
@@ -260,8 +285,10 @@ def _request_context(event: ClaimEvent, payload: dict) -> dict:
         "tenant_name": claim.tenant.name,
         "partner_name": claim.organisation.name,
         "partner_id": claim.location.partner_id,
-        "role_name": claim.role.name,
-        "engagement_name": claim.role.engagement.name,
+        # Catalog entries, not their names: printed when the e-mail is rendered, so in
+        # the recipient's language.
+        "role_name": claim.role,
+        "engagement_name": claim.role.engagement,
         # A submitted claim's lines never change (a database trigger): as submitted.
         "units": [str(line) for line in claim.lines.select_related("product", "subscription")],
         "notice_days": claim.role.engagement.notice_period_days,
@@ -275,13 +302,28 @@ def _warning_context(event: ClaimEvent, payload: dict) -> dict:
     return {
         "claim_id": claim.pk,
         "claim_name": claim.name,
-        "tenant_name": claim.tenant.name,
+        "tenant_name": _partner_tenant_name(claim),
         "expires_on": datetime.date.fromisoformat(payload["expires_on"]),
         "name": author.get_full_name() or author.email,
     }
 
 
+def _reassociate_context(event: ClaimEvent, payload: dict) -> dict:
+    claim = event.claim
+    association = event.association
+    return {
+        "partner_contact_name": claim.partner_contact_name,
+        "tenant_name": claim.tenant.name,
+        "unit": association.unit_label,
+        "ends_on": association.subscription.ends_on,
+        "legacy_source": association.legacy_source,
+        "legacy_since": association.legacy_since,
+        "claim_id": claim.pk,
+    }
+
+
 _CONTEXTS = {
+    "legacy_reassociate": _reassociate_context,
     "partner_event": _partner_context,
     "customer_request": _request_context,
     "draft_warning": _warning_context,

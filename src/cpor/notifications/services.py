@@ -17,8 +17,9 @@ from django.db import connections, router, transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from cpor import retention
 from cpor.errors import DomainError
-from cpor.notifications.models import MessageKind, OutboxMessage
+from cpor.notifications.models import MessageKind, MessageStatus, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -130,3 +131,13 @@ def dispatch(message_id: int) -> None:
             outbox_deliver_message(message_id=message_id)
     except Exception:
         logger.exception("outbox message %s left for the retry job", message_id)
+
+
+def outbox_sent_purge(*, now=None) -> int:
+    """Delete the messages sent longer ago than ``RETENTION_SENT_MESSAGES_DAYS`` (e-mails
+    leave the mail log with them). Pending and given-up messages are never purged."""
+    old = OutboxMessage.objects.filter(
+        status=MessageStatus.SENT,
+        sent_at__lt=retention.cutoff(settings.RETENTION_SENT_MESSAGES_DAYS, now=now),
+    )
+    return retention.delete_in_batches(old)

@@ -14,6 +14,14 @@ class PartnerRoleName(models.TextChoices):
     INCENTIVES_USER = "incentives_user", _("Incentives user (read only)")
 
 
+class LocationVerification(models.TextChoices):
+    """A PartnerID a partner admin adds is claimed with only once the program verified it."""
+
+    PENDING = "pending", _("Awaiting verification")
+    VERIFIED = "verified", _("Verified")
+    REFUSED = "refused", _("Refused")
+
+
 class PartnerOrganisation(models.Model):
     """A consulting or reseller company taking part in the program."""
 
@@ -45,6 +53,32 @@ class PartnerLocation(models.Model):
     name = models.CharField(_("name"), max_length=200)
     country = models.CharField(_("country"), max_length=2, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    # Locations the program adds (onboarding) are verified; a partner admin's are pending.
+    verification = models.CharField(
+        _("verification"),
+        max_length=10,
+        choices=LocationVerification.choices,
+        default=LocationVerification.VERIFIED,
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("added by"),
+    )
+    requested_at = models.DateTimeField(_("added"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("verified or refused by"),
+    )
+    decided_at = models.DateTimeField(_("verified or refused"), null=True, blank=True)
+    decision_note = models.CharField(_("reason"), max_length=500, blank=True)
 
     class Meta:
         ordering = ("organisation__name", "name")
@@ -53,6 +87,10 @@ class PartnerLocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner_id} · {self.name}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verification == LocationVerification.VERIFIED
 
 
 class Membership(models.Model):

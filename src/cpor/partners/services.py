@@ -14,13 +14,20 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cpor.accounts.models import User
 from cpor.claims.permissions import require_program_admin
 from cpor.errors import DomainError
 from cpor.notifications.services import queue_email
-from cpor.partners.models import Membership, PartnerLocation, PartnerOrganisation, PartnerRoleName
+from cpor.partners.models import (
+    LocationVerification,
+    Membership,
+    PartnerLocation,
+    PartnerOrganisation,
+    PartnerRoleName,
+)
 
 
 @dataclass(frozen=True)
@@ -38,12 +45,21 @@ class AdminInput:
     language: str = "en"
 
 
-def _location(organisation: PartnerOrganisation, data: LocationInput) -> PartnerLocation:
+def _location(
+    organisation: PartnerOrganisation,
+    data: LocationInput,
+    *,
+    verification: str = LocationVerification.VERIFIED,
+    requested_by: User | None = None,
+) -> PartnerLocation:
     location = PartnerLocation(
         organisation=organisation,
         partner_id=data.partner_id.strip(),
         name=data.name.strip(),
         country=data.country.strip().upper(),
+        verification=verification,
+        requested_by=requested_by,
+        requested_at=timezone.now() if requested_by else None,
     )
     if PartnerLocation.objects.filter(partner_id=location.partner_id).exists():
         raise DomainError(
@@ -119,6 +135,19 @@ def partner_admin_invite(
 ) -> User:
     """A new user, partner admin of ``organisation``, e-mailed a link to set a password."""
     require_program_admin(actor)
+    return _new_invited_user(
+        organisation=organisation, admin=admin, role=PartnerRoleName.PARTNER_ADMIN
+    )
+
+
+def _new_invited_user(
+    *,
+    organisation: PartnerOrganisation,
+    admin: AdminInput,
+    role: str,
+    invited_by: User | None = None,
+) -> User:
+    """A user with no usable password and a membership, e-mailed a link to choose one."""
     email = admin.email.strip()
     if User.objects.filter(email__iexact=email).exists():
         raise DomainError(
@@ -139,17 +168,21 @@ def partner_admin_invite(
         raise DomainError(
             "user_exists", _("A user with the e-mail %s already exists.") % email, field="email"
         ) from None
-    Membership.objects.create(
-        user=user, organisation=organisation, role=PartnerRoleName.PARTNER_ADMIN
-    )
+    Membership.objects.create(user=user, organisation=organisation, role=role)
+    context = {
+        "name": user.get_full_name() or email,
+        "organisation": organisation.name,
+        "url": invitation_url(user),
+    }
+    if invited_by is None:  # the program onboards the organisation and its first admin
+        template = "partner_invitation"
+    else:  # a partner admin invites a colleague
+        template = "member_invitation"
+        context |= {"invited_by": invited_by.get_full_name() or invited_by.email, "role": role}
     queue_email(
         to=email,
-        template="partner_invitation",
-        context={
-            "name": user.get_full_name() or email,
-            "organisation": organisation.name,
-            "url": invitation_url(user),
-        },
+        template=template,
+        context=context,
         language=admin.language or "en",
         dedupe_key=f"partner_invitation:{user.pk}",
     )

@@ -3,11 +3,23 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cpor.accounts.models import OperatorRole, User
 from cpor.catalog.models import Engagement, SolutionArea
 from cpor.claims.models import ClaimStatus
 from cpor.claims.reasons import InfoRequestReason, RejectionReason
+from cpor.claims.services import BULK_ACTIONS, MAX_BULK_CLAIMS
 from cpor.forms import PageForm
 from cpor.review.selectors import QUEUE_STATUSES, QueueFilters
+
+
+def reviewer_choices() -> list[tuple[int, str]]:
+    """(id, name) of every active reviewer, in one query."""
+    return [
+        (user.pk, user.get_full_name() or user.email)
+        for user in User.objects.filter(
+            operator_role=OperatorRole.REVIEWER, is_active=True
+        ).order_by("first_name", "last_name", "email")
+    ]
 
 
 class QueueFilterForm(forms.Form):
@@ -17,6 +29,7 @@ class QueueFilterForm(forms.Form):
     conflict = forms.BooleanField(label=_("Conflicts only"), required=False)
     failed_checks = forms.BooleanField(label=_("Failed checks only"), required=False)
     mine = forms.BooleanField(label=_("Assigned to me"), required=False)
+    reviewer = forms.ChoiceField(label=_("Reviewer"), required=False)
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
 
     def __init__(self, *args, **kwargs) -> None:
@@ -28,11 +41,19 @@ class QueueFilterForm(forms.Form):
         ]
         self.fields["engagement"].choices = [
             ("", _("Any engagement")),
-            *Engagement.objects.values_list("code", "name"),
+            *((e.code, e.display_name) for e in Engagement.objects.only("code", "name", "name_pt")),
         ]
         self.fields["solution_area"].choices = [
             ("", _("Any solution area")),
-            *SolutionArea.objects.values_list("code", "name"),
+            *(
+                (a.code, a.display_name)
+                for a in SolutionArea.objects.only("code", "name", "name_pt")
+            ),
+        ]
+        self.fields["reviewer"].choices = [
+            ("", _("Any reviewer")),
+            ("none", _("Nobody assigned")),
+            *((str(pk), name) for pk, name in reviewer_choices()),
         ]
 
     def filters(self) -> QueueFilters:
@@ -45,6 +66,7 @@ class QueueFilterForm(forms.Form):
             failed_checks=bool(data.get("failed_checks")),
             mine=bool(data.get("mine")),
             text=data.get("q") or "",
+            reviewer=data.get("reviewer") or "",
         )
 
 
@@ -112,3 +134,91 @@ class NoteForm(PageForm):
         required=False,
         help_text=_("Unshared notes are seen only by you and the program admins."),
     )
+
+
+# ---------------------------------------------------------------------------
+# Workload
+
+
+class SavedFilterForm(PageForm):
+    id_prefix = "saved"
+
+    name = forms.CharField(label=_("Save these filters as"), max_length=80)
+
+
+class AssignForm(PageForm):
+    id_prefix = "assign"
+
+    reviewer = forms.TypedChoiceField(label=_("Assign to"), coerce=int)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reviewer"].choices = [("", _("Choose a reviewer")), *reviewer_choices()]
+
+
+class BulkActionForm(PageForm):
+    """One action with one reason for the claims ticked in the queue."""
+
+    id_prefix = "bulk"
+
+    claims = forms.TypedMultipleChoiceField(
+        label=_("Claims"),
+        coerce=int,
+        error_messages={"required": _("Tick at least one claim.")},
+    )
+    action = forms.ChoiceField(label=_("Action"))
+    reason_code = forms.ChoiceField(
+        label=_("Reason"),
+        required=False,
+        help_text=_("Required to request information or to reject."),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    message = forms.CharField(
+        label=_("Message to the partners"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required to request information."),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", _("Choose an action")), *BULK_ACTIONS.items()]
+        self.fields["reason_code"].choices = [
+            ("", _("No reason")),
+            (_("Request information"), InfoRequestReason.choices),
+            (_("Reject"), RejectionReason.choices),
+        ]
+
+    def clean_claims(self) -> list[int]:
+        claims = self.cleaned_data["claims"]
+        if len(set(claims)) > MAX_BULK_CLAIMS:
+            raise forms.ValidationError(_("Tick at most %d claims.") % MAX_BULK_CLAIMS)
+        return claims
+
+    def full_clean(self) -> None:
+        # Any claim number is accepted here; the service reports each claim's outcome.
+        if self.is_bound:
+            ids = [v for v in self.data.getlist("claims") if v.isdigit() and len(v) < 12]
+            self.fields["claims"].choices = [(v, v) for v in ids]
+        super().full_clean()
+
+
+class LegacyImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("UTF-8, comma-separated, at most 5 MB and 10,000 rows."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    dry_run = forms.BooleanField(
+        label=_("Only check the file, write nothing"), required=False, initial=True
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > LEGACY_UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 5 MB."))
+        return upload
+
+
+LEGACY_UPLOAD_MAX_BYTES = 5 * 1024 * 1024

@@ -42,7 +42,7 @@ from django.db.models import (
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
-from cpor.accounts.models import User
+from cpor.accounts.models import OperatorRole, User
 from cpor.catalog.models import Engagement, ProgramSettings
 from cpor.claims import checks
 from cpor.claims.business_days import add_business_days, business_days_between
@@ -54,19 +54,23 @@ from cpor.claims.models import (
     ClaimEvent,
     ClaimLine,
     ClaimStatus,
+    LegacyImport,
     LineStatus,
     ProofOfExecution,
 )
-from cpor.claims.permissions import require_operator
+from cpor.claims.permissions import require_operator, require_program_admin
 from cpor.claims.selectors import (
+    claim_expected_dates,
     claim_history,
     claim_list,
     tenants_matching,
     unit_filter,
     unit_holder,
 )
+from cpor.claims.services.assignment import reviewer_open_loads
 from cpor.keyset import KeysetPage, SortKey, bounded_count, keyset_page
 from cpor.partners.models import PartnerLocation, PartnerOrganisation
+from cpor.review.models import SavedQueueFilter
 
 # What the queue lists: claims waiting for a reviewer's decision.
 QUEUE_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED)
@@ -86,6 +90,8 @@ class QueueFilters:
     failed_checks: bool = False
     mine: bool = False
     text: str = ""
+    # A reviewer's id, or "none" for the claims nobody is assigned.
+    reviewer: str = ""
 
 
 def _flag_conditions(today: datetime.date) -> dict[str, Q]:
@@ -153,6 +159,10 @@ def _queue_filtered(*, actor: User, filters: QueueFilters, today: datetime.date)
         claims = claims.filter(role__solution_area__code=filters.solution_area)
     if filters.mine:
         claims = claims.filter(assigned_reviewer=actor)
+    if filters.reviewer == "none":
+        claims = claims.filter(assigned_reviewer__isnull=True)
+    elif filters.reviewer.isdigit():
+        claims = claims.filter(assigned_reviewer_id=int(filters.reviewer))
     text = filters.text.strip().removeprefix("#")
     if text.isdigit() and len(text) < 18:
         # A number is a claim number or a PartnerID.
@@ -198,11 +208,13 @@ class BoundedCount:
 
 
 def queue_counts(*, actor: User) -> dict[str, BoundedCount]:
-    """How many claims are in each state the operator follows, and how many are in
-    review with the actor, each counted up to ``QUEUE_COUNT_LIMIT``."""
+    """How many claims are in each state the operator follows, and how many of those
+    awaiting a decision are assigned to the actor, each counted up to
+    ``QUEUE_COUNT_LIMIT``."""
     require_operator(actor)
     counted = {status: Claim.objects.filter(status=status) for status in COUNTED_STATUSES}
-    counted["mine"] = Claim.objects.filter(status=ClaimStatus.IN_REVIEW, assigned_reviewer=actor)
+    # Assigned to the actor, by hand or by workload balancing, and awaiting a decision.
+    counted["mine"] = Claim.objects.filter(status__in=QUEUE_STATUSES, assigned_reviewer=actor)
     counts = {
         name: BoundedCount(*bounded_count(claims, QUEUE_COUNT_LIMIT))
         for name, claims in counted.items()
@@ -242,15 +254,19 @@ def sla_clock(
 ) -> SlaClock:
     now = now or timezone.now()
     started = claim.updated_at or claim.submitted_at or now
+    # The same dates the partner is told to expect (claims.selectors.claim_expected_dates).
+    expected = claim_expected_dates(
+        status=claim.status, entered_at=started, info_requested_until=None, settings=settings
+    )
     if claim.status == ClaimStatus.IN_REVIEW:
-        target, kind = settings.decision_target_business_days, "decision"
+        target, kind, due = settings.decision_target_business_days, "decision", expected.decision
     else:
-        target, kind = settings.pickup_target_business_days, "pickup"
+        target, kind, due = settings.pickup_target_business_days, "pickup", expected.pickup
     return SlaClock(
         age=business_days_between(claim.submitted_at or now, now),
         target=target,
         elapsed=business_days_between(started, now),
-        due=add_business_days(started, target),
+        due=due if due is not None else add_business_days(started, target),
         kind=kind,
     )
 
@@ -416,3 +432,52 @@ def proof_for_operator(*, actor: User, pk: int) -> ProofOfExecution:
     return ProofOfExecution.objects.select_related("claim").get(
         pk=pk, claim__in=claim_list(actor=actor)
     )
+
+
+# ---------------------------------------------------------------------------
+# Workload
+
+
+@dataclass
+class ReviewerLoad:
+    reviewer: User
+    name: str
+    on_duty: bool
+    open: int
+    last_assigned_at: datetime.datetime | None
+
+
+def reviewer_workload(*, actor: User) -> list[ReviewerLoad]:
+    """Every active reviewer with their duty and open load, in two queries."""
+    require_operator(actor)
+    reviewers = list(
+        User.objects.filter(operator_role=OperatorRole.REVIEWER, is_active=True)
+        .select_related("duty")
+        .order_by("first_name", "last_name", "email")
+    )
+    loads = reviewer_open_loads([r.pk for r in reviewers])
+    rows = []
+    for reviewer in reviewers:
+        duty = getattr(reviewer, "duty", None)
+        rows.append(
+            ReviewerLoad(
+                reviewer=reviewer,
+                name=reviewer.get_full_name() or reviewer.email,
+                on_duty=bool(duty and duty.on_duty),
+                open=loads[reviewer.pk],
+                last_assigned_at=duty.last_assigned_at if duty else None,
+            )
+        )
+    return rows
+
+
+def saved_filters(*, actor: User) -> QuerySet[SavedQueueFilter]:
+    """The actor's own saved queue filters (nobody sees another's)."""
+    require_operator(actor)
+    return SavedQueueFilter.objects.filter(owner=actor)
+
+
+def legacy_imports(*, actor: User) -> QuerySet[LegacyImport]:
+    """The legacy association imports, newest first (program admins)."""
+    require_program_admin(actor)
+    return LegacyImport.objects.select_related("imported_by")

@@ -17,7 +17,14 @@ urlpatterns = [
     path("claims/<int:pk>/reject/", views.claim_reject, name="reject"),
     path("claims/<int:pk>/request-info/", views.claim_request_info, name="request_info"),
     path("claims/<int:pk>/notes/", views.claim_note, name="note"),
+    path("claims/<int:pk>/assign-to/", views.claim_assign_to, name="assign_to"),
     path("poe/<int:pk>/", views.proof_file, name="poe"),
+    # Reviewer workload
+    path("bulk/", views.queue_bulk, name="bulk"),
+    path("workload/", views.workload, name="workload"),
+    path("workload/<int:pk>/duty/", views.reviewer_duty, name="reviewer_duty"),
+    path("filters/", views.saved_filter_create, name="saved_filter_create"),
+    path("filters/<int:pk>/delete/", views.saved_filter_remove, name="saved_filter_delete"),
     # Program admin
     path("admin/", catalog_views.admin_home, name="admin_home"),
     path("admin/catalog/", catalog_views.catalog_home, name="catalog"),
@@ -42,4 +49,5 @@ urlpatterns = [
     ),
     path("admin/partners/<int:pk>/invite/", partner_views.admin_invite, name="partner_invite"),
     path("admin/import/", customer_views.customer_import, name="import"),
+    path("admin/legacy/", views.legacy_import, name="legacy_import"),
 ]

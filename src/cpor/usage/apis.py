@@ -9,6 +9,7 @@ from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
+from cpor.api.query import QueryChecked
 from cpor.claims.models import Association
 from cpor.claims.permissions import partner_membership
 from cpor.usage import selectors
@@ -58,7 +59,7 @@ MONTHS = OpenApiParameter(
 )
 
 
-class _UsageView(generics.GenericAPIView):
+class _UsageView(QueryChecked, generics.GenericAPIView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if partner_membership(request.user) is None:

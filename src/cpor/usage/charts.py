@@ -12,11 +12,11 @@ read, are formatted here in the active language.
 import datetime
 from dataclasses import dataclass
 
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 
 WIDTH = 640
 HEIGHT = 220
-LEFT, RIGHT, TOP, BOTTOM = 48, 8, 10, 28
+LEFT, RIGHT, TOP, BOTTOM = 62, 8, 10, 30
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,9 @@ class Chart:
     baseline_y: float | None
     marker_x: float | None  # where the association became official
     ticks: list[Tick]
-    labels: list[tuple[float, str]]  # x-axis month labels
+    # x-axis month labels: (x, label, minor); minor ones are left out on a phone, where
+    # the chart is narrow and its labels larger (web/static/web/shell.css)
+    labels: list[tuple[float, str, bool]]
     plot_left: int
     plot_right: int
     plot_bottom: int
@@ -100,8 +102,11 @@ def usage_chart(
         if active[index] is not None:
             points.append(f"{centre},{y(active[index])}")
             dots.append((centre, y(active[index]), _label(active[index])))
-        if len(months) <= 12 or index % 3 == 0:
-            labels.append((centre, month.strftime("%Y-%m")))
+        every = 1 if len(months) <= 6 else 2 if len(months) <= 12 else 3
+        if index % every == 0:
+            # "Mar 2026", "mar 2026": the language's month names, never "2026-03".
+            minor = (index // every) % 2 == 1
+            labels.append((centre, date_format(month, "M Y"), minor))
         if started is not None and month == started:
             marker_x = round(x, 1)
     ticks = [Tick(y(top * step / 4), _label(int(top * step / 4))) for step in range(5)]

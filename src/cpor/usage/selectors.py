@@ -202,6 +202,17 @@ def unit_usage_get(
     return unit_usage(actor=actor, units=[unit], months=months, today=today)[0]
 
 
+def ended_unit_get(*, actor: User | None, pk: int) -> Association:
+    """One association of the caller's organisation that has ended, so its usage page
+    can say how and when; ``Association.DoesNotExist`` for anything else."""
+    organisation_id = _organisation_id(actor)
+    if organisation_id is None:
+        raise Association.DoesNotExist
+    return Association.objects.select_related("tenant", "product", "subscription").get(
+        pk=pk, organisation_id=organisation_id, status=AssociationStatus.ENDED
+    )
+
+
 @dataclass
 class MonthTotals:
     month: datetime.date

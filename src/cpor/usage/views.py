@@ -65,7 +65,7 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         unit = selectors.unit_usage_get(actor=request.user, pk=pk, months=months)
     except Association.DoesNotExist:
-        raise Http404 from None
+        return _unit_ended(request, pk)
     chart = usage_chart(
         months=[m.month for m in unit.months],
         licensed=[m.licensed for m in unit.months],
@@ -78,6 +78,16 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "usage/unit.html",
         {"unit": unit, "chart": chart, "period": PeriodForm(request.GET), "months": months},
     )
+
+
+def _unit_ended(request: HttpRequest, pk: int) -> HttpResponse:
+    """410 Gone with how and when the organisation's own association ended; any other
+    unknown unit (another partner's, never held) stays a plain 404."""
+    try:
+        association = selectors.ended_unit_get(actor=request.user, pk=pk)
+    except Association.DoesNotExist:
+        raise Http404 from None
+    return render(request, "usage/unit_ended.html", {"association": association}, status=410)
 
 
 @login_required

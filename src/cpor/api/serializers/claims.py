@@ -7,10 +7,17 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
-from cpor.catalog.models import PartnerRole, Product, SolutionArea
+from cpor.catalog.models import PartnerRole, Product, ProgramSettings, SolutionArea
 from cpor.claims.models import (
     Claim,
     ClaimLine,
+)
+from cpor.claims.selectors import (
+    ExpectedDates,
+    claim_expected_dates,
+    claim_tenant_related,
+    expected_dates,
+    needs_targets,
 )
 from cpor.partners.models import PartnerLocation
 
@@ -80,6 +87,39 @@ class LineSerializer(serializers.ModelSerializer):
         fields = ("id", "product", "product_name", "subscription_id", "status")
 
 
+class ExpectedDatesSerializer(serializers.Serializer):
+    """When to expect the program to act on the claim, or when the partner must: the
+    reviewer's service-level targets. Null when the status expects nothing of the kind."""
+
+    pickup_by = serializers.DateTimeField(
+        source="pickup",
+        allow_null=True,
+        help_text="While the claim waits (submitted, disputed): when a reviewer should take it up.",
+    )
+    decision_by = serializers.DateTimeField(
+        source="decision",
+        allow_null=True,
+        help_text="While the claim awaits a decision: when the reviewer should decide.",
+    )
+    reply_by = serializers.DateTimeField(
+        source="reply",
+        allow_null=True,
+        help_text="Action required: when the answer to the request for information is due; "
+        "past it, the claim is rejected.",
+    )
+
+    def to_representation(self, instance):
+        if isinstance(instance, Claim):
+            settings = None
+            if needs_targets([instance.status]):
+                # Read once per answer (a page of the queue), not once per claim.
+                root = self.root
+                settings = getattr(root, "_program_targets", None) or ProgramSettings.load()
+                root._program_targets = settings
+            instance = expected_dates(instance, settings=settings)
+        return super().to_representation(instance)
+
+
 class ClaimSerializer(serializers.ModelSerializer):
     organisation = serializers.CharField(source="organisation.name")
     partner_id = serializers.CharField(source="location.partner_id")
@@ -87,9 +127,16 @@ class ClaimSerializer(serializers.ModelSerializer):
     solution_area = serializers.CharField(source="role.solution_area.code")
     engagement = serializers.CharField(source="role.engagement.code")
     tenant_id = serializers.UUIDField(source="tenant.tenant_id")
-    tenant_name = serializers.CharField(source="tenant.name")
+    tenant_name = serializers.SerializerMethodField(
+        help_text=(
+            "The customer's name; null while the caller's partner organisation has no "
+            "relationship with the tenant (no held or past association, no accepted "
+            "customer invitation): a pending claim is not one."
+        )
+    )
     lines = LineSerializer(many=True)
     url = serializers.SerializerMethodField()
+    expected = ExpectedDatesSerializer(source="*", read_only=True)
 
     class Meta:
         model = Claim
@@ -121,10 +168,16 @@ class ClaimSerializer(serializers.ModelSerializer):
             "submitted_at",
             "decided_at",
             "info_requested_until",
+            "expected",
         )
 
     def get_url(self, claim: Claim) -> str:
         return reverse("api:claim-detail", args=[claim.pk])
+
+    def get_tenant_name(self, claim: Claim) -> str | None:
+        request = self.context.get("request")
+        actor = request.user if request is not None else None
+        return claim.tenant.name if claim_tenant_related(actor=actor, claim=claim) else None
 
 
 def _datetime(value: datetime.datetime | None, zone: datetime.tzinfo) -> str | None:
@@ -141,10 +194,11 @@ def _claim_url_prefix() -> str:
     return reverse("api:claim-detail", args=[0])[:-2]
 
 
-def claim_data(claim: Claim) -> dict:
+def claim_data(claim: Claim, *, actor) -> dict:
     """``ClaimSerializer(claim).data``, built directly from the loaded claim: the same
     keys and values (a test compares them) at a fraction of the serializer's CPU. The
-    serializer stays as the schema's description."""
+    serializer stays as the schema's description. The tenant's name is the ``actor``'s
+    to see only with a relationship."""
     role, tenant = claim.role, claim.tenant
     row = {name: getattr(claim, name) for name in CLAIM_COLUMNS}
     row |= {
@@ -155,6 +209,7 @@ def claim_data(claim: Claim) -> dict:
         "role__engagement__code": role.engagement.code,
         "tenant__tenant_id": tenant.tenant_id,
         "tenant__name": tenant.name,
+        "tenant_related": claim_tenant_related(actor=actor, claim=claim),
     }
     lines = [
         (
@@ -166,7 +221,8 @@ def claim_data(claim: Claim) -> dict:
         )
         for line in claim.lines.all()
     ]
-    return _claim_answer(row, lines, _claim_url_prefix(), timezone.get_current_timezone())
+    settings = ProgramSettings.load() if needs_targets([claim.status]) else None
+    return _claim_answer(row, lines, _claim_url_prefix(), timezone.get_current_timezone(), settings)
 
 
 # What the claim list reads: rows of these paths (no model instances), and its lines.
@@ -199,6 +255,7 @@ CLAIM_ROW = (
     "role__engagement__code",
     "tenant__tenant_id",
     "tenant__name",
+    "tenant_related",  # annotated by claim_list
 )
 LINE_ROW = (
     "claim_id",
@@ -217,10 +274,24 @@ def claim_rows_data(rows: list[dict], lines: list[tuple]) -> list[dict]:
     for claim_id, *line in lines:
         by_claim[claim_id].append(line)
     prefix, zone = _claim_url_prefix(), timezone.get_current_timezone()
-    return [_claim_answer(row, by_claim[row["id"]], prefix, zone) for row in rows]
+    # The program's targets, read once for the page and only if a claim needs them.
+    settings = ProgramSettings.load() if needs_targets(row["status"] for row in rows) else None
+    return [_claim_answer(row, by_claim[row["id"]], prefix, zone, settings) for row in rows]
 
 
-def _claim_answer(row: dict, lines: list, prefix: str, zone: datetime.tzinfo) -> dict:
+def _claim_answer(
+    row: dict,
+    lines: list,
+    prefix: str,
+    zone: datetime.tzinfo,
+    settings: ProgramSettings | None,
+) -> dict:
+    expected: ExpectedDates = claim_expected_dates(
+        status=row["status"],
+        entered_at=row["updated_at"],
+        info_requested_until=row["info_requested_until"],
+        settings=settings,
+    )
     return {
         "id": row["id"],
         "url": f"{prefix}{row['id']}/",
@@ -232,7 +303,7 @@ def _claim_answer(row: dict, lines: list, prefix: str, zone: datetime.tzinfo) ->
         "solution_area": row["role__solution_area__code"],
         "engagement": row["role__engagement__code"],
         "tenant_id": str(row["tenant__tenant_id"]),
-        "tenant_name": row["tenant__name"],
+        "tenant_name": row["tenant__name"] if row["tenant_related"] else None,
         "incentive_opt_out": row["incentive_opt_out"],
         "customer_contact_name": row["customer_contact_name"],
         "customer_contact_title": row["customer_contact_title"],
@@ -258,6 +329,11 @@ def _claim_answer(row: dict, lines: list, prefix: str, zone: datetime.tzinfo) ->
         "submitted_at": _datetime(row["submitted_at"], zone),
         "decided_at": _datetime(row["decided_at"], zone),
         "info_requested_until": _datetime(row["info_requested_until"], zone),
+        "expected": {
+            "pickup_by": _datetime(expected.pickup, zone),
+            "decision_by": _datetime(expected.decision, zone),
+            "reply_by": _datetime(expected.reply, zone),
+        },
     }
 
 

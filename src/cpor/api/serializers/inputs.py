@@ -2,8 +2,11 @@
 bodies of each action."""
 
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cpor.api.services import WEBHOOK_URL_PATTERN
 from cpor.claims.models import (
     AssociationStatus,
     Claim,
@@ -15,7 +18,8 @@ from cpor.claims.services import ClaimInput
 
 
 class StrictInput(serializers.Serializer):
-    """Unknown fields are an error naming the field, never silently dropped."""
+    """Unknown fields are an error naming the field, never silently dropped (and the
+    schema says so: ``additionalProperties: false``, ``StrictInputScheme`` below)."""
 
     def to_internal_value(self, data):
         if hasattr(data, "keys"):
@@ -28,6 +32,34 @@ class StrictInput(serializers.Serializer):
                     }
                 )
         return super().to_internal_value(data)
+
+
+class StrictInputScheme(OpenApiSerializerExtension):
+    target_class = StrictInput
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction == "request":
+            schema["additionalProperties"] = False
+            # Fields the services require (they report every missing one at once).
+            for name in getattr(self.target, "SERVICE_REQUIRED", ()):
+                schema.setdefault("required", []).append(name)
+                schema["properties"][name] |= {"minLength": 1, "pattern": "\\S"}
+                if name.endswith("_email"):
+                    schema["properties"][name]["format"] = "email"
+            # Values the services keep on one line once trimmed (they reach e-mail
+            # subjects): no line break between the first and the last visible character.
+            for name in getattr(self.target, "SINGLE_LINE", ()):
+                required = name in schema.get("required", ())
+                schema["properties"][name]["pattern"] = (
+                    SINGLE_LINE_REQUIRED if required else SINGLE_LINE_OPTIONAL
+                )
+        return schema
+
+
+SINGLE_LINE_REQUIRED = r"^\s*\S([^\r\n]*\S)?\s*$"
+SINGLE_LINE_OPTIONAL = r"^\s*(\S([^\r\n]*\S)?)?\s*$"
 
 
 def _text(**kwargs):
@@ -51,9 +83,9 @@ class ClaimInputSerializer(StrictInput):
     name = serializers.CharField(max_length=200)
     customer_contact_name = _text(max_length=200)
     customer_contact_title = _text(max_length=200)
-    customer_contact_email = _text(max_length=254)
+    customer_contact_email = _text(max_length=254, help_text="An e-mail address.")
     partner_contact_name = _text(max_length=200)
-    partner_contact_email = _text(max_length=254)
+    partner_contact_email = _text(max_length=254, help_text="An e-mail address.")
     products = serializers.ListField(
         child=serializers.CharField(max_length=60), required=False, default=list, max_length=100
     )
@@ -64,6 +96,23 @@ class ClaimInputSerializer(StrictInput):
     seller_name = _text(max_length=200)
     customer_name = _text(max_length=200)
     isv_solution_name = _text(max_length=200)
+
+    SERVICE_REQUIRED = (
+        "customer_contact_name",
+        "customer_contact_title",
+        "customer_contact_email",
+        "partner_contact_name",
+        "partner_contact_email",
+    )
+    SINGLE_LINE = (
+        "name",
+        "customer_contact_name",
+        "customer_contact_title",
+        "partner_contact_name",
+        "seller_name",
+        "customer_name",
+        "isv_solution_name",
+    )
 
     def to_claim_input(self) -> ClaimInput:
         return ClaimInput(**self.validated_data)
@@ -212,6 +261,14 @@ class ClaimFileSerializer(ClaimInputSerializer):
         return {name: self.validated_data[name] for name in self.SUBMIT_FIELDS}
 
 
+@extend_schema_field(
+    {"type": "string", "maxLength": 500, "pattern": WEBHOOK_URL_PATTERN, "format": "uri"}
+)
+class WebhookUrlField(serializers.CharField):
+    """An https:// address (``api.services`` checks it; plain http only for the hosts of
+    ``API_WEBHOOK_INSECURE_HOSTS``, for tests and local development)."""
+
+
 class WebhookEndpointInputSerializer(StrictInput):
-    url = serializers.CharField(max_length=500)
+    url = WebhookUrlField(max_length=500)
     description = _text(max_length=200)

@@ -15,7 +15,7 @@ def test_partner_makes_a_token_and_registers_a_webhook(page, live_server, settin
 
     user = partner_user(PartnerRoleName.PARTNER_ADMIN)
     sign_in(page, live_server, user)
-    page.get_by_role("link", name="API", exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="API tokens").click()
     page.get_by_label("Token name").fill("CRM integration")
     page.get_by_role("button", name="Create token").click()
     token = page.locator("#new-token").inner_text()

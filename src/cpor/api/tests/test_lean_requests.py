@@ -7,6 +7,7 @@ the request's BEGIN/COMMIT into SAVEPOINT/RELEASE, counted here as two statement
 """
 
 import datetime
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -70,8 +71,9 @@ def test_create_poe_and_submit_cost_the_same_for_one_line_or_three(manager, prod
     # token, size limit (parser), claim, lines, size limit (service), PoE, claim, event
     assert count == 2 + 8
     count, sql = statements(manager, "post", f"{CLAIMS}{claim_id}/submit/", {"confirmed": True})
-    # token, claim, lines, check flags, stored flags, claim, event
-    assert count == 2 + 7, sql
+    # token, claim, lines, check flags, stored flags, claim, event, reviewers on duty
+    # (automatic assignment), program targets (the expected dates in the answer)
+    assert count == 2 + 9, sql
 
 
 def test_filing_in_one_request_costs_one_load_per_step(manager):
@@ -81,16 +83,17 @@ def test_filing_in_one_request_costs_one_load_per_step(manager):
     count, sql = statements(manager, "post", f"{CLAIMS}file/", body, "multipart")
     # token, size limit; create: role, location, tenant, products, claim, lines, event;
     # PoE: claim, lines, size limit, PoE, claim, event; submit: claim, lines, check
-    # flags, stored flags, claim, event; and four savepoints of the nested services.
-    assert count == 2 + 2 + 7 + 6 + 6 + 3 * 2, sql
+    # flags, stored flags, claim, event, reviewers on duty (automatic assignment); and
+    # four savepoints of the nested services; program targets (the expected dates).
+    assert count == 2 + 2 + 7 + 6 + 7 + 3 * 2 + 1, sql
 
 
 def test_review_actions_cost_a_fixed_number_of_statements(reviewer, people):
     claim = submitted_claim(people["incentives_admin"], customer_tenant())
     path = f"{CLAIMS}{claim.pk}"
     count, sql = statements(reviewer, "post", f"{path}/start-review/", {})
-    # token, claim, lines, claim, event
-    assert count == 2 + 5, sql
+    # token, claim, lines, claim, event, program targets (the expected dates)
+    assert count == 2 + 6, sql
     count, sql = statements(
         reviewer,
         "post",
@@ -184,10 +187,11 @@ def test_the_answer_built_from_memory_is_what_the_serializer_describes(manager, 
     services.claim_request_info(
         actor=people["reviewer"], claim=workload, reason_code="poe_missing", message="Which?"
     )
+    request = SimpleNamespace(user=manager.user)
     for claim in Claim.objects.filter(pk__in=[business.pk, workload.pk]):
-        expected = ClaimSerializer(claim).data
-        assert list(claim_data(claim)) == list(expected)
-        assert claim_data(claim) == expected
+        expected = ClaimSerializer(claim, context={"request": request}).data
+        assert list(claim_data(claim, actor=manager.user)) == list(expected)
+        assert claim_data(claim, actor=manager.user) == expected
 
 
 def test_the_list_answers_each_claim_as_its_detail_does(manager, people):

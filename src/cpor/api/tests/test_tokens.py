@@ -82,18 +82,18 @@ def test_session_posts_need_the_csrf_token(partner):
 
 def test_tokens_page_creates_shows_once_and_revokes(partner):
     client = Client()
-    assert client.get("/api/tokens/").status_code == 302  # sign in first
+    assert client.get("/organisation/api-tokens/").status_code == 302  # sign in first
     client.login(username=partner.email, password=PASSWORD)
-    response = client.post("/api/tokens/", {"name": "CRM integration"})
+    response = client.post("/organisation/api-tokens/", {"name": "CRM integration"})
     assert response.status_code == 200
     row = ApiToken.objects.get(user=partner)
     shown = response.context["new_token"]
     assert shown.startswith(f"cpor_{row.prefix}_")
     assert hash_token(shown) == row.token_hash
-    listing = client.get("/api/tokens/")
+    listing = client.get("/organisation/api-tokens/")
     assert shown.encode() not in listing.content
     assert b"CRM integration" in listing.content
-    client.post(f"/api/tokens/{row.pk}/revoke/")
+    client.post(f"/organisation/api-tokens/{row.pk}/revoke/")
     row.refresh_from_db()
     assert row.revoked_at is not None
 
@@ -101,11 +101,11 @@ def test_tokens_page_creates_shows_once_and_revokes(partner):
 def test_tokens_page_refuses_an_empty_name_and_others_tokens(partner):
     client = Client()
     client.force_login(partner)
-    response = client.post("/api/tokens/", {"name": ""})
+    response = client.post("/organisation/api-tokens/", {"name": ""})
     assert response.status_code == 200
     assert response.context["form"].errors
     other_row, _token = api_token_create(actor=partner_user(), name="Theirs")
-    assert client.post(f"/api/tokens/{other_row.pk}/revoke/").status_code == 404
+    assert client.post(f"/organisation/api-tokens/{other_row.pk}/revoke/").status_code == 404
     other_row.refresh_from_db()
     assert other_row.revoked_at is None
 

@@ -45,30 +45,34 @@ def test_webhooks_page_registers_shows_the_secret_once_and_removes(people):
     client = Client()
     client.force_login(people["incentives_admin"])
     response = client.post(
-        "/api/webhooks/", {"url": "https://crm.example/hook", "description": "CRM"}
+        "/organisation/webhooks/", {"url": "https://crm.example/hook", "description": "CRM"}
     )
     assert response.status_code == 200
     endpoint = WebhookEndpoint.objects.get()
     assert response.context["new_secret"] == endpoint.secret
-    assert endpoint.secret.encode() not in client.get("/api/webhooks/").content
-    detail = client.get(f"/api/webhooks/{endpoint.pk}/")
+    assert endpoint.secret.encode() not in client.get("/organisation/webhooks/").content
+    detail = client.get(f"/organisation/webhooks/{endpoint.pk}/")
     assert detail.status_code == 200
     assert b"Delivery log" in detail.content
-    client.post(f"/api/webhooks/{endpoint.pk}/")
+    client.post(f"/organisation/webhooks/{endpoint.pk}/")
     assert not WebhookEndpoint.objects.exists()
 
 
 def test_webhooks_page_refuses_http_and_hides_the_form_from_readers(people):
     client = Client()
     client.force_login(people["incentives_admin"])
-    response = client.post("/api/webhooks/", {"url": "http://crm.example/hook"})
+    response = client.post("/organisation/webhooks/", {"url": "http://crm.example/hook"})
     assert response.context["form"].errors["url"]
     reader = Client()
     reader.force_login(people["incentives_user"])
-    page = reader.get("/api/webhooks/")
+    page = reader.get("/organisation/webhooks/")
     assert page.status_code == 200
     assert page.context["may_manage"] is False
-    assert reader.post("/api/webhooks/", {"url": "https://x.example/h"}).context["form"].errors
+    assert (
+        reader.post("/organisation/webhooks/", {"url": "https://x.example/h"})
+        .context["form"]
+        .errors
+    )
 
 
 def test_webhooks_pages_are_for_partner_users_only(people):
@@ -81,5 +85,5 @@ def test_webhooks_pages_are_for_partner_users_only(people):
     for role in ("reviewer", "program_admin", "other_partner", "customer_admin"):
         client = Client()
         client.force_login(people[role])
-        assert client.get(f"/api/webhooks/{endpoint.pk}/").status_code == 404, role
-    assert Client().get("/api/webhooks/").status_code == 302
+        assert client.get(f"/organisation/webhooks/{endpoint.pk}/").status_code == 404, role
+    assert Client().get("/organisation/webhooks/").status_code == 302

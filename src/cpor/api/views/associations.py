@@ -34,7 +34,8 @@ class ReviewQueueView(ApiView):
         ).prefetch_related("lines__product", "lines__subscription")
         self.paginator.ordering = review_selectors.QUEUE_ORDER
         page = self.paginate_queryset(queue)
-        return self.get_paginated_response(serializers.QueueItemSerializer(page, many=True).data)
+        items = serializers.QueueItemSerializer(page, many=True, context={"request": request})
+        return self.get_paginated_response(items.data)
 
 
 # ---------------------------------------------------------------------------

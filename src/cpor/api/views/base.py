@@ -12,14 +12,16 @@ from rest_framework.exceptions import NotFound
 
 from cpor.api.idempotency import IdempotentMixin
 from cpor.api.parsers import LimitedJSONParser
+from cpor.api.query import QueryChecked
 from cpor.claims import selectors
 from cpor.claims.models import Association, Claim, ClaimLine
 from cpor.claims.services.history import claim_in_scope
 from cpor.errors import DomainError
 
 
-class ApiView(IdempotentMixin, generics.GenericAPIView):
-    """Every API view: idempotent POSTs, JSON in, JSON out."""
+class ApiView(QueryChecked, IdempotentMixin, generics.GenericAPIView):
+    """Every API view: query parameters as the schema declares them (or a 400 naming the
+    parameter), idempotent POSTs, JSON in, JSON out."""
 
     parser_classes = [LimitedJSONParser]
     input_serializer: type[drf_serializers.Serializer] | None = None

@@ -1,9 +1,7 @@
 """Claims: list, filing, detail, checks, every transition, notes, history, PoE,
 export and bulk filing."""
 
-from django.core.files.storage import default_storage
-from django.db import transaction
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -15,10 +13,13 @@ from cpor.api import bulk, serializers
 from cpor.api.pagination import ClaimCursorPage
 from cpor.api.parsers import CsvParser, LimitedMultiPartParser
 from cpor.api.views.base import ApiView, CsvRenderer, _acting_on, _claim, _parse
-from cpor.claims import checks, selectors, services
+from cpor.claims import checks, filetypes, selectors, services
 from cpor.claims.models import Claim, ClaimLine
 from cpor.claims.permissions import partner_membership
+from cpor.claims.poe_storage import poe_atomic, poe_response
 from cpor.errors import DomainError, PermissionDenied
+
+POE_MEDIA_TYPES = [file_type.content_type for file_type in filetypes.ACCEPTED]
 
 # ---------------------------------------------------------------------------
 # Claims
@@ -56,7 +57,9 @@ class ClaimListView(ApiView):
         """Create a draft claim (the Add customer wizard in one request)."""
         data = _parse(serializers.ClaimInputSerializer, request).to_claim_input()
         claim = services.claim_create(actor=request.user, data=data)
-        return Response(serializers.claim_data(claim), status=status.HTTP_201_CREATED)
+        return Response(
+            serializers.claim_data(claim, actor=request.user), status=status.HTTP_201_CREATED
+        )
 
 
 class ClaimFileView(ApiView):
@@ -64,16 +67,6 @@ class ClaimFileView(ApiView):
 
     parser_classes = [LimitedMultiPartParser]
     input_serializer = serializers.ClaimFileSerializer
-
-    def dispatch(self, request, *args, **kwargs):
-        self.uncommitted_files: list[str] = []
-        try:
-            return super().dispatch(request, *args, **kwargs)
-        finally:
-            # Outside every transaction the outcome is known: a PoE file whose row did not
-            # commit (say the Idempotency-Key race rolled the request back) goes too.
-            if not transaction.get_connection().in_atomic_block:
-                _delete_files(self.uncommitted_files)
 
     @extend_schema(
         operation_id="claims_file",
@@ -93,23 +86,13 @@ class ClaimFileView(ApiView):
         """
         form = _parse(serializers.ClaimFileSerializer, request)
         actor = request.user
-        try:
-            with transaction.atomic():
-                claim = services.claim_create(actor=actor, data=form.to_claim_input())
-                proof = services.poe_add(actor=actor, claim=claim, **form.poe())
-                stored = proof.file.name
-                self.uncommitted_files.append(stored)
-                transaction.on_commit(lambda: self.uncommitted_files.remove(stored))
-                claim = services.claim_submit(actor=actor, claim=claim, **form.submission())
-        except BaseException:
-            _delete_files(self.uncommitted_files)
-            raise
-        return Response(serializers.claim_data(claim), status=status.HTTP_201_CREATED)
-
-
-def _delete_files(names: list[str]) -> None:
-    while names:
-        default_storage.delete(names.pop())
+        with poe_atomic():  # a failed submission deletes the stored PoE file too
+            claim = services.claim_create(actor=actor, data=form.to_claim_input())
+            services.poe_add(actor=actor, claim=claim, **form.poe())
+            claim = services.claim_submit(actor=actor, claim=claim, **form.submission())
+        return Response(
+            serializers.claim_data(claim, actor=request.user), status=status.HTTP_201_CREATED
+        )
 
 
 class ClaimDetailView(ApiView):
@@ -117,7 +100,7 @@ class ClaimDetailView(ApiView):
 
     @extend_schema(responses=serializers.ClaimSerializer, tags=["claims"])
     def get(self, request, pk: int):
-        return Response(serializers.claim_data(_claim(request, pk, lines=True)))
+        return Response(serializers.claim_data(_claim(request, pk, lines=True), actor=request.user))
 
     @extend_schema(
         request=serializers.ClaimInputSerializer,
@@ -129,7 +112,7 @@ class ClaimDetailView(ApiView):
         with _acting_on(request, pk) as claim:
             data = _parse(serializers.ClaimInputSerializer, request).to_claim_input()
             claim = services.claim_update(actor=request.user, claim=claim, data=data)
-        return Response(serializers.claim_data(claim))
+        return Response(serializers.claim_data(claim, actor=request.user))
 
     @extend_schema(
         request=serializers.ClaimInputSerializer(partial=True),
@@ -142,7 +125,7 @@ class ClaimDetailView(ApiView):
         given = _parse(serializers.ClaimInputSerializer, request, partial=True).validated_data
         data = services.ClaimInput(**{**serializers.claim_input_of(claim), **given})
         claim = services.claim_update(actor=request.user, claim=claim, data=data)
-        return Response(serializers.claim_data(claim))
+        return Response(serializers.claim_data(claim, actor=request.user))
 
     @extend_schema(responses={204: None}, tags=["claims"])
     def delete(self, request, pk: int):
@@ -180,7 +163,7 @@ class ClaimActionView(ApiView):
         with _acting_on(request, pk) as claim:
             data = _parse(self.input_serializer, request).validated_data
             claim = self.perform(request, claim, data)
-        return Response(serializers.claim_data(claim))
+        return Response(serializers.claim_data(claim, actor=request.user))
 
 
 def _action(name: str, input_serializer, doc: str, tag: str):
@@ -328,19 +311,16 @@ class ProofListView(ApiView):
 
 class ProofDownloadView(ApiView):
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, tags=["claims"]
+        # The file's own type, as detected from its content when it was stored.
+        responses={(200, media): OpenApiTypes.BINARY for media in POE_MEDIA_TYPES},
+        tags=["claims"],
     )
     def get(self, request, pk: int, proof_pk: int):
         """The stored PoE file, to anyone who may see the claim."""
         proof = _claim(request, pk).proofs.filter(pk=proof_pk).first()
         if proof is None:
             raise NotFound(_("No such proof of execution."))
-        return FileResponse(
-            default_storage.open(proof.file.name, "rb"),
-            as_attachment=True,
-            filename=proof.original_name,
-            content_type=proof.content_type,
-        )
+        return poe_response(proof)
 
 
 class ClaimExportView(ApiView):

@@ -6,11 +6,23 @@ checks the current state, writes the change and its history event together, and 
 importable from here: ``from cpor.claims import services; services.claim_submit(...)``.
 """
 
+from cpor.claims.services.assignment import (
+    claim_assign,
+    reviewer_open_loads,
+    reviewer_reassign_open_claims,
+    reviewer_set_duty,
+)
 from cpor.claims.services.association import (
     association_decline,
     association_revoke,
     association_withdraw,
     claim_decline_lines,
+)
+from cpor.claims.services.bulk import (
+    BULK_ACTIONS,
+    MAX_BULK_CLAIMS,
+    BulkOutcome,
+    claims_bulk_decide,
 )
 from cpor.claims.services.drafting import (
     ClaimInput,
@@ -28,6 +40,14 @@ from cpor.claims.services.jobs import (
     claims_expire_stale_drafts,
     claims_reject_unanswered,
     claims_warn_stale_drafts,
+    legacy_notice_days,
+    legacy_warn_reassociation,
+)
+from cpor.claims.services.legacy import (
+    LEGACY_COLUMNS,
+    LEGACY_OPTIONAL_COLUMNS,
+    LegacyReport,
+    legacy_associations_import,
 )
 from cpor.claims.services.partner import (
     claim_dispute,
@@ -49,10 +69,16 @@ from cpor.claims.services.review import (
 )
 
 __all__ = [
+    "BULK_ACTIONS",
+    "LEGACY_COLUMNS",
+    "LEGACY_OPTIONAL_COLUMNS",
+    "MAX_BULK_CLAIMS",
     "POE_ALLOWED_STATUSES",
     "REJECTABLE",
     "SYSTEM",
+    "BulkOutcome",
     "ClaimInput",
+    "LegacyReport",
     "ValidationFailed",
     "association_decline",
     "association_revoke",
@@ -61,6 +87,7 @@ __all__ = [
     "associations_expire_ended_subscriptions",
     "claim_add_note",
     "claim_approve",
+    "claim_assign",
     "claim_create",
     "claim_decline_lines",
     "claim_delete",
@@ -72,8 +99,15 @@ __all__ = [
     "claim_submit",
     "claim_update",
     "claim_withdraw",
+    "claims_bulk_decide",
     "claims_expire_stale_drafts",
     "claims_reject_unanswered",
     "claims_warn_stale_drafts",
+    "legacy_associations_import",
+    "legacy_notice_days",
+    "legacy_warn_reassociation",
     "poe_add",
+    "reviewer_open_loads",
+    "reviewer_reassign_open_claims",
+    "reviewer_set_duty",
 ]

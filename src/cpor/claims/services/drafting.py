@@ -1,14 +1,17 @@
 """Drafting: the Add customer wizard's input, validated and resolved; create, edit, delete."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cpor.accounts.models import User
@@ -26,9 +29,11 @@ from cpor.claims.permissions import (
     require_claim_manager,
 )
 from cpor.claims.services.history import ValidationFailed, _lock_claim, _record
+from cpor.customers.lookup import count_lookup, record_unknown_tenant
 from cpor.customers.models import Subscription, Tenant
+from cpor.customers.relationships import related_tenant
 from cpor.errors import DomainError, PermissionDenied, illegal_transition
-from cpor.partners.models import PartnerLocation, PartnerOrganisation
+from cpor.partners.models import LocationVerification, PartnerLocation, PartnerOrganisation
 
 
 @dataclass
@@ -125,13 +130,13 @@ def _resolve_role(data: ClaimInput) -> PartnerRole:
     if role is None:
         program = out_of_scope_program(data.role or "")
         if program is not None:
-            raise DomainError("program_out_of_scope", program.message, field="role")
+            raise DomainError("program_out_of_scope", program.display_message, field="role")
         raise DomainError("unknown_role", _("Choose a partner role from the list."), field="role")
     if data.solution_area and role.solution_area.code != data.solution_area:
         raise DomainError(
             "role_wrong_solution_area",
             _("The role “%(role)s” belongs to %(area)s, not to the chosen solution area.")
-            % {"role": role.name, "area": role.solution_area.name},
+            % {"role": role.display_name, "area": role.solution_area.display_name},
             field="role",
         )
     return role
@@ -151,12 +156,33 @@ def _resolve_location(organisation: PartnerOrganisation, partner_id: str) -> Par
         raise DomainError(
             "partner_id_inactive", _("PartnerID %s is not active.") % partner_id, field="partner_id"
         )
+    if location.verification == LocationVerification.PENDING:
+        raise DomainError(
+            "partner_id_unverified",
+            _("PartnerID %s awaits the program's verification: it cannot be used in a claim yet.")
+            % location.partner_id,
+            field="partner_id",
+        )
+    if location.verification == LocationVerification.REFUSED:
+        raise DomainError(
+            "partner_id_refused",
+            _("The program refused PartnerID %s: it cannot be used in a claim.")
+            % location.partner_id,
+            field="partner_id",
+        )
     return location
 
 
-def _resolve_tenant(tenant_id: str) -> Tenant:
+def _resolve_tenant(tenant_id: str, organisation: PartnerOrganisation) -> Tenant:
+    """The tenant, with ``related``: whether the organisation may see its name (in the
+    same query, for the answer of the write)."""
     guid = _parse_guid(tenant_id, "tenant_id")
-    tenant = Tenant.objects.filter(tenant_id=guid).first()
+    related = related_tenant(organisation.pk, tenant="pk")
+    tenant = (
+        Tenant.objects.annotate(related=ExpressionWrapper(related, output_field=BooleanField()))
+        .filter(tenant_id=guid)
+        .first()
+    )
     if tenant is None:
         raise DomainError(
             "unknown_tenant",
@@ -182,7 +208,7 @@ def _resolve_workloads(role: PartnerRole, codes: Sequence[str]) -> list[tuple[Pr
             raise DomainError(
                 "product_wrong_solution_area",
                 _("%(product)s is not a %(area)s workload.")
-                % {"product": product.name, "area": role.solution_area.name},
+                % {"product": product.display_name, "area": role.solution_area.display_name},
                 field="products",
             )
         units.append((product, None))
@@ -224,14 +250,14 @@ def _resolve_subscriptions(
             raise DomainError(
                 "subscription_ended",
                 _("Subscription %(id)s ended on %(day)s.")
-                % {"id": guid, "day": subscription.ends_on.isoformat()},
+                % {"id": guid, "day": date_format(subscription.ends_on)},
                 field="subscription_ids",
             )
         if subscription.starts_on > today:
             raise DomainError(
                 "subscription_not_started",
                 _("Subscription %(id)s starts on %(day)s.")
-                % {"id": guid, "day": subscription.starts_on.isoformat()},
+                % {"id": guid, "day": date_format(subscription.starts_on)},
                 field="subscription_ids",
             )
         if not engagement.allows_channel(subscription.purchase_channel):
@@ -244,7 +270,7 @@ def _resolve_subscriptions(
                 % {
                     "id": guid,
                     "channel": subscription.get_purchase_channel_display(),
-                    "role": role.name,
+                    "role": role.display_name,
                 },
                 field="subscription_ids",
             )
@@ -254,8 +280,8 @@ def _resolve_subscriptions(
                 _("Subscription %(id)s is for %(product)s, not a %(area)s product.")
                 % {
                     "id": guid,
-                    "product": subscription.product.name,
-                    "area": role.solution_area.name,
+                    "product": subscription.product.display_name,
+                    "area": role.solution_area.display_name,
                 },
                 field="subscription_ids",
             )
@@ -276,7 +302,7 @@ def _resolve(organisation: PartnerOrganisation, data: ClaimInput) -> _Resolved:
 
     role = attempt(_resolve_role, data)
     location = attempt(_resolve_location, organisation, data.partner_id)
-    tenant = attempt(_resolve_tenant, data.tenant_id)
+    tenant = attempt(_resolve_tenant, data.tenant_id, organisation)
 
     fields = {
         name: _clean_text(data, name, required=True, errors=errors)
@@ -330,13 +356,43 @@ def _write_lines(claim: Claim, units: list[tuple[Product, Subscription | None]])
     claim._prefetched_objects_cache = {"lines": written}
 
 
-@transaction.atomic
+@contextmanager
+def _tenant_looked_up(
+    *, actor: User, organisation_id: int, tenant_id: str, current: uuid.UUID | None = None
+) -> Iterator[None]:
+    """Naming a tenant (other than the ``current`` one) is a look-up
+    (cpor.customers.lookup): counted against the limits (in the cache), and an unknown one
+    audited outside the write's transaction, so the refusal keeps its trace."""
+    try:
+        guid = uuid.UUID(str(tenant_id).strip())
+    except ValueError:
+        guid = None  # reported by _resolve with every other input problem
+    if guid == current:
+        guid = None
+    if guid is not None:
+        count_lookup(actor=actor, organisation_id=organisation_id, guid=guid)
+    try:
+        yield
+    except ValidationFailed as failed:
+        if guid is not None and any(e.code == "unknown_tenant" for e in failed.errors):
+            record_unknown_tenant(actor=actor, organisation_id=organisation_id, guid=guid)
+        raise
+
+
 def claim_create(*, actor: User, data: ClaimInput) -> Claim:
     """Create a Draft claim with its lines (the wizard's "Add customer")."""
     membership = partner_membership(actor)
     if membership is None:
         raise PermissionDenied(_("Only partner users create claims."))
     require_claim_manager(actor, membership.organisation)
+    with _tenant_looked_up(
+        actor=actor, organisation_id=membership.organisation_id, tenant_id=data.tenant_id
+    ):
+        return _claim_create(actor=actor, membership=membership, data=data)
+
+
+@transaction.atomic
+def _claim_create(*, actor: User, membership, data: ClaimInput) -> Claim:
     resolved = _resolve(membership.organisation, data)
     claim = Claim.objects.create(
         organisation=membership.organisation,
@@ -346,14 +402,43 @@ def claim_create(*, actor: User, data: ClaimInput) -> Claim:
         created_by=actor,
         **resolved.fields,
     )
+    claim.tenant_related = resolved.tenant.related
     _write_lines(claim, resolved.units)
     _record(claim, action=EventAction.CREATE, actor=actor, to_status=ClaimStatus.DRAFT)
     return claim
 
 
-@transaction.atomic
 def claim_update(*, actor: User, claim: Claim, data: ClaimInput) -> Claim:
-    """Replace a Draft's fields and lines; in Action required only contacts and PartnerID."""
+    """Replace a Draft's fields and lines; in Action required only contacts and PartnerID.
+
+    Moving a draft to another tenant is a look-up like naming it at creation."""
+    membership = partner_membership(actor)
+    current = _draft_tenant(claim) if membership is not None else None
+    if current is None:  # not a draft (or not the actor's): nothing moves
+        return _claim_update(actor=actor, claim=claim, data=data)
+    with _tenant_looked_up(
+        actor=actor,
+        organisation_id=membership.organisation_id,
+        tenant_id=data.tenant_id,
+        current=current,
+    ):
+        return _claim_update(actor=actor, claim=claim, data=data)
+
+
+def _draft_tenant(claim: Claim) -> uuid.UUID | None:
+    """The directory ID of the draft's tenant; None if the claim is not a draft. A claim
+    reference (``claim_in_scope``) is read, a loaded claim is not."""
+    if claim.tenant_id is not None:
+        return claim.tenant.tenant_id if claim.status == ClaimStatus.DRAFT else None
+    return (
+        Claim.objects.filter(pk=claim.pk, status=ClaimStatus.DRAFT)
+        .values_list("tenant__tenant_id", flat=True)
+        .first()
+    )
+
+
+@transaction.atomic
+def _claim_update(*, actor: User, claim: Claim, data: ClaimInput) -> Claim:
     claim = _lock_claim(claim)
     require_claim_manager(actor, claim.organisation)
     if claim.status == ClaimStatus.ACTION_REQUIRED:
@@ -366,6 +451,7 @@ def claim_update(*, actor: User, claim: Claim, data: ClaimInput) -> Claim:
     claim.role = resolved.role
     claim.location = resolved.location
     claim.tenant = resolved.tenant
+    claim.tenant_related = resolved.tenant.related
     claim.updated_at = timezone.now()
     claim.draft_warned_at = None
     claim.save()

@@ -77,10 +77,13 @@ def associations_expire_ended_subscriptions(
 
     A held association whose subscription ended (``ends_on < today``) moves to the
     renewal, the subscription naming it as predecessor, unless another association
-    already holds that renewal; otherwise it ends as expired. Returns how many it carried
-    over or ended."""
+    already holds that renewal; otherwise it ends as expired. A legacy association
+    (made before CPOR) is never carried over: it ends with its subscription, and
+    ``CPOR_LEGACY_NOTICE_DAYS`` before that its partner is told to claim again
+    (``legacy_warn_reassociation``). Returns how many it warned, carried over or ended."""
     today = today or timezone.localdate()
     now = timezone.now()
+    warned = legacy_warn_reassociation(today=today, now=now, batch_size=batch_size)
     carry_over = Transition(
         table="claims_association",
         pick=Sql(
@@ -89,8 +92,8 @@ def associations_expire_ended_subscriptions(
             JOIN customers_subscription s ON s.id = a.subscription_id
             JOIN customers_subscription r ON r.predecessor_id = s.id
             WHERE a.status IN {HELD} AND s.ends_on < %s AND r.ends_on >= %s
-              AND {RENEWAL_FREE}""",  # noqa: S608 - constants
-            [PENDING, ACTIVE, today, today, PENDING, ACTIVE],
+              AND a.legacy = %s AND {RENEWAL_FREE}""",  # noqa: S608 - constants
+            [PENDING, ACTIVE, today, today, False, PENDING, ACTIVE],
         ),
         columns=("id", "claim_id", "status", "renewal_id", "old_uuid", "new_uuid"),
         lock="a",
@@ -119,11 +122,11 @@ def associations_expire_ended_subscriptions(
             f"""SELECT a.id, a.claim_id, a.status, s.subscription_id, s.ends_on
             FROM claims_association a
             JOIN customers_subscription s ON s.id = a.subscription_id
-            WHERE a.status IN {HELD} AND s.ends_on < %s AND NOT EXISTS (
+            WHERE a.status IN {HELD} AND s.ends_on < %s AND (a.legacy = %s OR NOT EXISTS (
                 SELECT 1 FROM customers_subscription r
                 WHERE r.predecessor_id = s.id AND r.ends_on >= %s AND {RENEWAL_FREE}
-            )""",  # noqa: S608 - constants
-            [PENDING, ACTIVE, today, today, PENDING, ACTIVE],
+            ))""",  # noqa: S608 - constants
+            [PENDING, ACTIVE, today, True, today, PENDING, ACTIVE],
         ),
         columns=("id", "claim_id", "status", "subscription_uuid", "ends_on"),
         lock="a",
@@ -144,9 +147,58 @@ def associations_expire_ended_subscriptions(
     # A claim approved at the same moment may take a renewal a batch moves an association
     # to: the unique index makes the batch wait for it, then refuses the batch. Picked
     # again, that renewal is held, and the association is left to expire.
-    return run_in_batches(carry_over, at=now, batch_size=batch_size, retries=3) + run_in_batches(
-        expiry, at=now, batch_size=batch_size
+    return (
+        warned
+        + run_in_batches(carry_over, at=now, batch_size=batch_size, retries=3)
+        + run_in_batches(expiry, at=now, batch_size=batch_size)
     )
+
+
+def legacy_notice_days() -> int:
+    return int(getattr(settings, "CPOR_LEGACY_NOTICE_DAYS", 30))
+
+
+def legacy_warn_reassociation(
+    *,
+    today: datetime.date | None = None,
+    now: datetime.datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> int:
+    """Tell each partner whose legacy association's subscription ends within
+    ``CPOR_LEGACY_NOTICE_DAYS`` (default 30) that it must claim the unit again: a
+    ``warn_reassociate`` event, from which the e-mail follows. Once per association
+    (``reassociation_warned_at``)."""
+    today = today or timezone.localdate()
+    now = now or timezone.now()
+    horizon = today + datetime.timedelta(days=legacy_notice_days())
+    ends = message(
+        _("Subscription %(id)s ends on %(day)s: submit a claim for it to stay partner of record."),
+        id=uuid_text("due.subscription_uuid"),
+        day=day("due.ends_on"),
+    )
+    warning = Transition(
+        table="claims_association",
+        pick=Sql(
+            f"""SELECT a.id, a.claim_id, a.status, s.subscription_id, s.ends_on
+            FROM claims_association a
+            JOIN customers_subscription s ON s.id = a.subscription_id
+            WHERE a.legacy = %s AND a.reassociation_warned_at IS NULL
+              AND a.status IN {HELD} AND s.ends_on >= %s AND s.ends_on <= %s""",  # noqa: S608
+            [True, PENDING, ACTIVE, today, horizon],
+        ),
+        columns=("id", "claim_id", "status", "subscription_uuid", "ends_on"),
+        lock="a",
+        change=Sql("reassociation_warned_at = %s", [now]),
+        event=Event(
+            Sql("due.claim_id"),
+            Sql("due.id"),
+            EventAction.WARN_REASSOCIATE,
+            Sql("due.status"),
+            Sql("due.status"),
+            message=ends,
+        ),
+    )
+    return run_in_batches(warning, at=now, batch_size=batch_size)
 
 
 # ---------------------------------------------------------------------------

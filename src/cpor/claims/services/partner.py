@@ -20,6 +20,7 @@ from cpor.claims.models import (
 from cpor.claims.permissions import (
     require_claim_manager,
 )
+from cpor.claims.services.assignment import assign_on_entry
 from cpor.claims.services.history import ValidationFailed, _lock_claim, _move
 from cpor.errors import DomainError, illegal_transition
 
@@ -50,7 +51,7 @@ def claim_submit(*, actor: User, claim: Claim, confirmed: bool, comments: str = 
         )
     flags = _require_checks_pass(claim)
     now = timezone.now()
-    return _move(
+    _move(
         claim,
         ClaimStatus.SUBMITTED,
         action=EventAction.SUBMIT,
@@ -62,6 +63,9 @@ def claim_submit(*, actor: User, claim: Claim, confirmed: bool, comments: str = 
         submitted_at=now,
         **flags,
     )
+    # Last: the reviewers' rows it locks are the assignment's mutex (services.assignment).
+    assign_on_entry(claim, now=now)
+    return claim
 
 
 @transaction.atomic
@@ -74,7 +78,7 @@ def claim_reply(*, actor: User, claim: Claim, message: str) -> Claim:
     if not message.strip():
         raise DomainError("required", _("Write a reply to the reviewer."), field="message")
     flags = _require_checks_pass(claim)
-    return _move(
+    _move(
         claim,
         ClaimStatus.SUBMITTED,
         action=EventAction.REPLY,
@@ -85,6 +89,8 @@ def claim_reply(*, actor: User, claim: Claim, message: str) -> Claim:
         info_requested_until=None,
         **flags,
     )
+    assign_on_entry(claim)  # keeps its reviewer while they are on duty
+    return claim
 
 
 @transaction.atomic
@@ -125,7 +131,7 @@ def claim_dispute(*, actor: User, claim: Claim, justification: str) -> Claim:
         )
     # The dispute reopens the decision: the lines the rejection closed await it again.
     claim.lines.filter(status=LineStatus.REJECTED).update(status=LineStatus.PENDING)
-    return _move(
+    _move(
         claim,
         ClaimStatus.DISPUTED,
         action=EventAction.DISPUTE,
@@ -136,3 +142,5 @@ def claim_dispute(*, actor: User, claim: Claim, justification: str) -> Claim:
         decided_at=None,
         **stored_check_flags(claim),
     )
+    assign_on_entry(claim)  # back to the reviewer who decided, while on duty
+    return claim

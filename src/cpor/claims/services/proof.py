@@ -2,12 +2,10 @@
 
 import datetime
 import hashlib
-import uuid
 
 from django.core.files.base import File
-from django.core.files.storage import default_storage
-from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cpor.accounts.models import User
@@ -23,6 +21,7 @@ from cpor.claims.models import (
 from cpor.claims.permissions import (
     require_claim_manager,
 )
+from cpor.claims.poe_storage import poe_atomic, poe_file_save
 from cpor.claims.services.history import _lock_claim, _record
 from cpor.errors import DomainError, illegal_transition
 
@@ -37,7 +36,6 @@ POE_ALLOWED_STATUSES = frozenset(
 )
 
 
-@transaction.atomic
 def poe_add(
     *,
     actor: User,
@@ -48,7 +46,30 @@ def poe_add(
     signatory: str,
     description: str = "",
 ) -> ProofOfExecution:
-    """Store a PoE after checking its size and real type; the file goes to private storage."""
+    """Store a PoE after checking its size and real type; the file goes to private storage
+    and is deleted again if the transaction that records it rolls back."""
+    with poe_atomic():
+        return _poe_add(
+            actor=actor,
+            claim=claim,
+            file=file,
+            poe_type=poe_type,
+            signed_on=signed_on,
+            signatory=signatory,
+            description=description,
+        )
+
+
+def _poe_add(
+    *,
+    actor: User,
+    claim: Claim,
+    file: File,
+    poe_type: str,
+    signed_on: datetime.date,
+    signatory: str,
+    description: str,
+) -> ProofOfExecution:
     claim = _lock_claim(claim)
     require_claim_manager(actor, claim.organisation)
     if claim.status not in POE_ALLOWED_STATUSES:
@@ -82,7 +103,7 @@ def poe_add(
     for chunk in file.chunks():
         digest.update(chunk)
     file.seek(0)
-    stored_name = default_storage.save(f"poe/{uuid.uuid4().hex}.{file_type.extension}", file)
+    stored_name = poe_file_save(file, extension=file_type.extension)
     proof = ProofOfExecution.objects.create(
         claim=claim,
         file=stored_name,
@@ -104,6 +125,6 @@ def poe_add(
         action=EventAction.ADD_POE,
         actor=actor,
         message=_("%(type)s signed on %(day)s by %(who)s.")
-        % {"type": proof.get_poe_type_display(), "day": signed_on.isoformat(), "who": signatory},
+        % {"type": proof.get_poe_type_display(), "day": date_format(signed_on), "who": signatory},
     )
     return proof

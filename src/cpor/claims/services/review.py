@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cpor.accounts.models import User
@@ -213,22 +214,34 @@ def _associate(
     )
     for holder in holders:
         if holder.organisation_id == claim.organisation_id:
+            if holder.legacy:
+                continue  # re-association: the claim replaces the partner's legacy holding
             raise DomainError(
                 "unit_held",
                 _("This partner already holds %s.") % line,
                 field="line_ids",
             )
-        holder_poe = latest_poe_date(holder.claim)
+        # A legacy association's proof is its association date, unless PoE was added.
+        holder_poe = latest_poe_date(holder.claim) or holder.legacy_since
         newcomer = newcomer_poe.get() if holder_poe is not None else None
         if holder_poe is not None and (newcomer is None or holder_poe >= newcomer):
             raise DomainError(
                 "unit_held_with_newer_poe",
                 _("%(unit)s is held by another partner whose PoE (%(day)s) is as recent or newer.")
-                % {"unit": line, "day": holder_poe.isoformat()},
+                % {"unit": line, "day": date_format(holder_poe)},
                 field="line_ids",
             )
     active_now = notice_days == 0
     for holder in holders:
+        if holder.organisation_id == claim.organisation_id:
+            _end(
+                holder,
+                reason=EndReason.REASSOCIATED,
+                actor=actor,
+                now=now,
+                message=_("Replaced by the partner's approved claim #%d.") % claim.pk,
+            )
+            continue
         _end(
             holder,
             reason=EndReason.SUPERSEDED,

@@ -21,6 +21,7 @@ from cpor.testing.factories import (
     partner_user,
     submitted_claim,
 )
+from cpor.testing.organisation import grant_relationship
 
 pytestmark = pytest.mark.browser
 
@@ -136,6 +137,8 @@ def test_partner_admin_adds_a_customer_uploads_poe_and_submits(page, live_server
             purchase_channel=PurchaseChannel.CSP,
         )
         units = ["Dynamics 365 Sales"]
+        # The customer invited the partner: the wizard lists its subscriptions.
+        grant_relationship(user.partner_membership.organisation, tenant)
     shots = role_code == "use_or_consume"
     if shots:  # a few claims of other states, for the list's screenshot
         _other_claims(user)
@@ -215,10 +218,7 @@ def test_wizard_in_portuguese_on_a_phone_without_javascript(browser, live_server
     try:
         user = _partner_admin()
         tenant = customer_tenant()
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.locator("[name=login]").fill(user.email)
-        page.locator("[name=password]").fill("correct-horse-battery-staple")
-        page.locator("main button[type=submit]").click()
+        sign_in(page, live_server, user)  # a partner admin: the code of their app too
         page.goto(f"{live_server.url}/claims/")
         assert page.get_by_role("heading", name="Reclamações de clientes").is_visible()
         page.locator("a[href$='?area=modern_work_security']").click()

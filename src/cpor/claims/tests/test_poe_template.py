@@ -6,10 +6,12 @@ import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 
 from cpor.claims import poe_template, services
 from cpor.testing.factories import claim_input
+from cpor.testing.pdf_text import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +63,43 @@ def test_the_filled_in_template_is_accepted_back_as_poe(partner, claim, kind):
         signatory="Ana Silva",
     )
     assert proof.content_type.endswith(kind if kind == "pdf" else "document")
+
+
+@pytest.mark.parametrize(
+    ("language", "labels"),
+    [
+        (
+            "en",
+            ("Proof of execution — ", "Partner company: ", "Customer company: ", "Date: "),
+        ),
+        (
+            "pt-pt",
+            ("Prova de execução — ", "Empresa parceira: ", "Empresa cliente: ", "Data: "),
+        ),
+    ],
+)
+def test_the_downloaded_pdf_reads_the_claims_parties_and_units(
+    client, partner, tenant, language, labels
+):
+    claim = services.claim_create(
+        actor=partner,
+        data=claim_input(partner, tenant, name="Teams pilot"),
+    )
+    client.force_login(partner)
+    client.cookies["django_language"] = language
+
+    response = client.get(reverse("claims:poe_template", args=[claim.pk, "pdf"]))
+
+    text = pdf_text(response.content)
+    lines = text.splitlines()
+    title, partner_line, customer_line, date_line = labels
+    assert title + "Teams pilot" in lines
+    assert partner_line + claim.organisation.name in lines
+    assert f"PartnerID: {claim.location.partner_id}" in lines
+    # Without a customer relationship the partner knows the customer by its tenant ID.
+    assert customer_line + str(claim.tenant.tenant_id) in lines
+    assert claim.customer_contact_name in text and claim.customer_contact_email in text
+    for line in claim.lines.all():
+        assert any(row.startswith(f"• {line}  —  ") for row in lines)
+    # The customer dates the acknowledgment by hand: a labelled blank, in the language.
+    assert any(row.startswith(date_line + "____") for row in lines)

@@ -15,6 +15,7 @@ from cpor.testing.factories import (
     partner_user,
     submitted_claim,
 )
+from cpor.testing.organisation import grant_relationship
 
 pytestmark = pytest.mark.django_db
 
@@ -110,13 +111,20 @@ def test_search_finds_claims_by_claim_name_and_customer_name(partner, monkeypatc
     submitted_claim(partner_user(), harbor, name="Harbor elsewhere")  # another partner's
     filters = selectors.ClaimFilters(text="harbor")
 
-    def found():
+    def found(filters=filters):
         return {c.pk for c in selectors.claim_list_page(actor=partner, filters=filters).rows}
 
+    # Without a relationship, the customer's name finds nothing: it is not shown either.
+    assert found() == {by_name.pk}
+    assert found(selectors.ClaimFilters(tenant="harbor")) == set()
+    assert found(selectors.ClaimFilters(tenant=str(harbor.tenant_id))) == {by_customer.pk}
+    grant_relationship(partner.partner_membership.organisation, harbor)
     assert found() == {by_customer.pk, by_name.pk}
+    assert found(selectors.ClaimFilters(tenant="harbor")) == {by_customer.pk}
     # A term so common that its customers are not listed by id: the same claims.
     monkeypatch.setattr(selectors, "SEARCH_TENANT_IDS", 0)
     assert found() == {by_customer.pk, by_name.pk}
+    assert found(selectors.ClaimFilters(tenant="harbor")) == {by_customer.pk}
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")

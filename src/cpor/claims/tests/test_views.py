@@ -36,6 +36,7 @@ from cpor.testing.factories import (
     pdf_file,
     submitted_claim,
 )
+from cpor.testing.organisation import grant_relationship
 
 pytestmark = pytest.mark.django_db
 
@@ -199,6 +200,8 @@ def test_wizard_creates_a_modern_work_draft(signed_in, partner, tenant):
 
 
 def test_wizard_lists_subscriptions_with_why_some_cannot_be_claimed(signed_in, partner, tenant):
+    # Listed only because the customer invited the partner (cpor.customers.relationships).
+    grant_relationship(partner.partner_membership.organisation, tenant)
     eligible = SubscriptionFactory(tenant=tenant)
     csp = SubscriptionFactory(tenant=tenant, purchase_channel=PurchaseChannel.CSP)
     ended = SubscriptionFactory(

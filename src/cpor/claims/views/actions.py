@@ -18,6 +18,7 @@ from cpor.claims.models import (
     Claim,
     ClaimStatus,
 )
+from cpor.claims.selectors import claim_tenant_name
 from cpor.claims.views.common import _claim_or_404, _require_manager
 from cpor.claims.views.detail import _back, _refused, _rerender
 from cpor.confirmation import confirmation_page, is_confirmed
@@ -108,7 +109,10 @@ def _confirm_withdrawal(request: HttpRequest, claim: Claim, message: str) -> Htt
             _("This cannot be undone. To claim these units again, start a new claim."),
             _("Your company's contact (%s) is told by e-mail.") % claim.partner_contact_email,
         ],
-        details=[(_("Customer tenant"), claim.tenant.name), (_("Your reason"), message)],
+        details=[
+            (_("Customer tenant"), claim_tenant_name(actor=request.user, claim=claim)),
+            (_("Your reason"), message),
+        ],
         action=reverse("claims:withdraw", args=[claim.pk]),
         fields=[("message", message)],
         button=_("Yes, withdraw the claim"),

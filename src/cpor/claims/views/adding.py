@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from cpor.catalog.models import SolutionArea
-from cpor.catalog.selectors import catalog_overview
+from cpor.catalog.selectors import catalog_overview, coop_programs
 from cpor.claims import services, wizard
 from cpor.claims.models import (
     ClaimStatus,
@@ -46,7 +46,7 @@ def wizard_step(request: HttpRequest, wizard_id: str, step: str) -> HttpResponse
     if "done" in state:
         return redirect("claims:detail", pk=state["done"])
     data = state["data"]
-    resolved = wizard.resolve(data)
+    resolved = wizard.resolve(data, actor=request.user)
     editing = _claim_or_404(request, state["claim"]) if state.get("claim") else None
     if editing is not None and editing.status != ClaimStatus.DRAFT:
         messages.error(request, _("A submitted claim cannot be edited."))
@@ -63,10 +63,14 @@ def wizard_step(request: HttpRequest, wizard_id: str, step: str) -> HttpResponse
     form = None
     if step != "review":
         posted = request.POST if request.method == "POST" else None
-        if posted is not None and "back" in posted:
+        if posted is not None and ("back" in posted or (step == "units" and "check" in posted)):
+            # "Back" keeps what was entered; "Check" on the units step keeps it too and
+            # shows the licence and holder of what was picked (without JavaScript).
             data.update(wizard.unfinished_values(step, posted, request=request, resolved=resolved))
             wizard.save(request, wizard_id, state)
-            return redirect(wizard.step_url(wizard_id, previous or step))
+            if "back" in posted:
+                return redirect(wizard.step_url(wizard_id, previous or step))
+            return redirect(wizard.step_url(wizard_id, step) + "#unit-standings")
         form = wizard.step_form(step, request=request, data=posted, initial=data, resolved=resolved)
         if posted is not None and form.is_valid():
             wizard.store(step, state, form.cleaned_data)
@@ -108,9 +112,15 @@ def wizard_step(request: HttpRequest, wizard_id: str, step: str) -> HttpResponse
     }
     if step == "role":
         context["overview"] = catalog_overview()
+        context["coop_programs"] = coop_programs()
     if step == "units" and form is not None:
         context["by_workload"] = form.by_workload
         context["subscription_choices"] = form.subscription_choices
+        context["subscription_rows"] = form.subscription_rows()
+        context["typed_subscriptions"] = form.typed_subscriptions
+        context["typed_rows"] = form.typed_rows()
+        if form.by_workload:
+            context["workload_rows"] = form.workload_rows()
         context["selected"] = set(
             request.POST.getlist("subscription_ids")
             if request.method == "POST"

@@ -23,9 +23,11 @@ from cpor.claims.models import (
     ProofOfExecution,
 )
 from cpor.claims.permissions import can_manage_claims
+from cpor.claims.poe_storage import poe_response
 from cpor.claims.reasons import InfoRequestReason, RejectionReason
 from cpor.claims.selectors import (
     claim_history,
+    expected_dates,
     latest_info_request,
 )
 from cpor.claims.status_display import ended_reason
@@ -61,6 +63,7 @@ def _detail_context(request: HttpRequest, claim: Claim, **forms_given) -> dict:
         "can_dispute": manage and claim.status == ClaimStatus.REJECTED,
         "is_action_required": claim.status == ClaimStatus.ACTION_REQUIRED,
         "editable_fields": ACTION_REQUIRED_EDITABLE,
+        "expected": expected_dates(claim),
     }
     if claim.status == ClaimStatus.ACTION_REQUIRED:
         request_event = latest_info_request(claim=claim)
@@ -215,16 +218,7 @@ def poe_download(request: HttpRequest, pk: int, poe_pk: int) -> FileResponse:
         proof = claim.proofs.get(pk=poe_pk)
     except ProofOfExecution.DoesNotExist:
         raise Http404(_("No such PoE.")) from None
-    response = FileResponse(
-        proof.file.open("rb"),
-        as_attachment=True,
-        filename=proof.original_name,
-        content_type=proof.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return poe_response(proof)
 
 
 @login_required

@@ -11,6 +11,7 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -23,6 +24,7 @@ from cpor.claims.models import (
 from cpor.claims.permissions import partner_membership
 from cpor.claims.selectors import (
     DEFAULT_CLAIM_SORT,
+    TENANT_UNCONFIRMED,
     claim_list_page,
     claim_list_page_rows,
     claims_needing_action_count,
@@ -48,26 +50,24 @@ def _list_filters(request: HttpRequest) -> forms.ClaimFilterForm:
 
 
 def _label_rows(claims: list[Claim]) -> None:
-    """Give each row what it shows, ready to print: labels translated once per distinct
-    name on the page rather than once per row, dates in the local time zone, the
-    detail link (the list's URL and the claim's number) without a URL reversal per row."""
+    """Give each row what it shows, ready to print: status labels translated once per
+    page rather than once per row, catalog names in the reader's language, dates in the
+    local time zone, the detail link (the list's URL and the claim's number) without a
+    URL reversal per row."""
     statuses = {value: str(label) for value, label in ClaimStatus.choices}
-    names: dict[str, str] = {}
+    unconfirmed = str(TENANT_UNCONFIRMED)
     detail = reverse("claims:list")
     for claim in claims:
         claim.status_label = statuses.get(claim.status, claim.status)
         claim.status_badge = claim_status_badge(claim.status)
-        for attribute, name in (
-            ("area_label", claim.role.solution_area.name),
-            ("role_label", claim.role.name),
-        ):
-            if name not in names:
-                names[name] = _(name)
-            setattr(claim, attribute, names[name])
+        claim.area_label = claim.role.solution_area.display_name
+        claim.role_label = claim.role.display_name
         claim.url = f"{detail}{claim.pk}/"
-        claim.created_on = timezone.localdate(claim.created_at).isoformat()
+        # A partner sees the tenant's name only with a relationship (claim_list says).
+        claim.tenant_label = claim.tenant.name if claim.tenant_related else unconfirmed
+        claim.created_on = date_format(timezone.localdate(claim.created_at))
         claim.submitted_on = (
-            timezone.localdate(claim.submitted_at).isoformat() if claim.submitted_at else "—"
+            date_format(timezone.localdate(claim.submitted_at)) if claim.submitted_at else "—"
         )
 
 
@@ -153,15 +153,17 @@ def claim_export(request: HttpRequest) -> StreamingHttpResponse:
         _("Submitted"),
     ]
 
+    unconfirmed = str(TENANT_UNCONFIRMED)
+
     def lines() -> Iterator[list]:
         for claim in rows.iterator(chunk_size=2000):
             units = "; ".join(str(line) for line in claim.lines.all())
             yield [
                 claim.name,
                 claim.get_status_display(),
-                _(claim.role.solution_area.name),
-                _(claim.role.name),
-                claim.tenant.name,
+                claim.role.solution_area.display_name,
+                claim.role.display_name,
+                claim.tenant.name if claim.tenant_related else unconfirmed,
                 claim.tenant.tenant_id,
                 units,
                 claim.location.partner_id,

@@ -188,10 +188,10 @@ def test_queue_opens_in_a_bounded_number_of_queries(
         )
         if i % 2:
             services.claim_start_review(actor=reviewer, claim=claim)
-    # session, user, five bounded counts, filter choices (2), engagements, the page's
-    # rows, settings, the navigation's membership and customer look-ups: the same at
-    # any size, on any page.
-    with django_assert_max_num_queries(15):
+    # session, user, five bounded counts, filter choices (3: with the reviewers),
+    # engagements, the page's rows, settings, the saved filters, the navigation's
+    # membership and customer look-ups: the same at any size, on any page.
+    with django_assert_max_num_queries(17):
         response = reviewer_client.get(reverse("review:queue"), {"q": "", "conflict": ""})
     assert len(response.context["rows"]) == size
 
@@ -553,6 +553,15 @@ def operator_urls(claim, proof) -> list[tuple[str, str]]:
         ("post", reverse("review:partner_invite", args=[org])),
         ("get", reverse("review:import")),
         ("post", reverse("review:import")),
+        ("get", reverse("review:legacy_import")),
+        ("post", reverse("review:legacy_import")),
+        # Reviewer workload
+        ("post", reverse("review:assign_to", args=[pk])),
+        ("post", reverse("review:bulk")),
+        ("get", reverse("review:workload")),
+        ("post", reverse("review:reviewer_duty", args=[claim.created_by_id])),
+        ("post", reverse("review:saved_filter_create")),
+        ("post", reverse("review:saved_filter_delete", args=[1])),
     ]
 
 

@@ -5,8 +5,10 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from cpor.claims import services
+from cpor.claims.models import Association, AssociationStatus, EndReason
 from cpor.testing.factories import active_associations, customer_tenant
 from cpor.usage.models import WorkloadUsage
 from cpor.usage.selectors import add_months
@@ -127,12 +129,64 @@ def test_ending_an_association_hides_its_unit_on_the_very_next_request(client, h
     assert client.get(unit_url).status_code == 200
     services.association_decline(association=holdings.teams, actor_label="cio@customer.example")
 
-    assert client.get(unit_url).status_code == 404
+    assert client.get(unit_url).status_code == 410
     dashboard = client.get(reverse("usage:dashboard"))
     assert holdings.teams not in [u.association for u in dashboard.context["units"]]
     assert dashboard.context["totals"][-1].active_users == 0
     export = client.get(reverse("usage:export"))
     assert "Teams" not in b"".join(export.streaming_content).decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "how", "day"),
+    [
+        ("en", "Declined by the customer on", "N j, Y"),
+        ("pt-pt", "Recusada pelo cliente em", r"j \d\e F \d\e Y"),
+    ],
+)
+def test_an_ended_units_page_says_how_and_when_it_ended(client, holdings, language, how, day):
+    from django.utils import translation
+    from django.utils.dateformat import format as date_format
+
+    services.association_decline(association=holdings.teams, actor_label="cio@customer.example")
+    holdings.teams.refresh_from_db()
+    client.force_login(holdings.partner)
+    client.cookies["django_language"] = language
+
+    response = client.get(reverse("usage:unit", args=[holdings.teams.pk]))
+
+    assert response.status_code == 410
+    page = response.content.decode()
+    with translation.override(language):
+        ended_on = date_format(timezone.localtime(holdings.teams.ended_at), day)
+    assert f"{how} {ended_on}." in page
+    assert 'id="nav-' in page or "<nav" in page  # inside the shell, not a bare error
+    assert reverse("usage:dashboard") in page
+    assert "Not found" not in page
+
+
+def test_an_ended_unit_never_names_the_partner_that_took_it_over(client, holdings):
+    # As a conflicting approval leaves it (claims/services/review.py), without the claim.
+    Association.objects.filter(pk=holdings.teams.pk).update(
+        status=AssociationStatus.ENDED,
+        end_reason=EndReason.SUPERSEDED,
+        end_message="Superseded by a claim with more recent PoE.",
+        superseded_by=holdings.other,
+        ended_at=timezone.now(),
+    )
+    response = get(client, holdings.partner, reverse("usage:unit", args=[holdings.teams.pk]))
+    assert response.status_code == 410
+    page = response.content.decode()
+    assert "Superseded by another partner on" in page
+    assert holdings.other.organisation.name not in page
+    assert str(holdings.other.claim_id) not in page.split('id="association-ended"')[1][:400]
+
+
+def test_another_partners_ended_unit_stays_a_plain_404(client, holdings):
+    services.association_decline(association=holdings.other, actor_label="cio@customer.example")
+    response = get(client, holdings.partner, reverse("usage:unit", args=[holdings.other.pk]))
+    assert response.status_code == 404
+    assert "Declined by the customer" not in response.content.decode()
 
 
 def test_withdrawing_hides_the_unit_too(client, holdings):
@@ -229,3 +283,24 @@ def test_nav_links_partner_to_dashboard_and_program_admin_to_upload(client, hold
     client.logout()
     body = get(client, holdings.people["program_admin"], "/").content.decode()
     assert reverse("usage:import") in body
+
+
+@pytest.mark.parametrize("language", ["en", "pt-pt"])
+def test_months_read_in_the_languages_format(client, holdings, language):
+    import re
+
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    client.force_login(holdings.partner)
+    client.cookies["django_language"] = language
+    pages = [
+        client.get(reverse("usage:dashboard")).content.decode(),
+        client.get(reverse("usage:unit", args=[holdings.teams.pk])).content.decode(),
+    ]
+    with translation.override(language):
+        month = date_format(holdings.this_month, "YEAR_MONTH_FORMAT")
+    for page in pages:
+        text = re.sub(r"<[^>]+>", " ", page)
+        assert month in text
+        assert not re.search(r"\b20\d\d-\d\d\b", text)

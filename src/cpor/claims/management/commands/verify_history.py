@@ -27,9 +27,10 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         if result.broken is not None:
             raise CommandError(f"history broken: {result.broken}")
+        erased = f", {result.redacted} with personal data erased" if result.redacted else ""
         self.stdout.write(
             f"history intact: {result.seals} seals, {result.events} events rehashed, "
             f"{result.deleted_drafts} deleted with their drafts, "
-            f"{result.checkpoints} checkpoints, {result.pending} pending "
+            f"{result.checkpoints} checkpoints, {result.pending} pending{erased} "
             f"({elapsed:.1f} s, {result.seals / max(elapsed, 1e-9):,.0f} seals/s)"
         )

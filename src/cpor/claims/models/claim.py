@@ -1,10 +1,8 @@
-"""Claims, their lines and proofs, the history, and associations.
+"""Claims, their lines and proofs.
 
-The two rules the database guards itself (see docs/architecture.md):
-- one holder per unit: a partial unique index on associations in a held state;
-- a submitted claim's recorded fields never change: ``ClaimQuerySet.update`` and
-  ``Claim.save`` refuse it with a clear error, and triggers (migration 0002) refuse it
-  for any other path.
+A submitted claim's recorded fields never change: ``ClaimQuerySet.update`` and
+``Claim.save`` refuse it with a clear error, and triggers (migration 0002) refuse it for
+any other path.
 """
 
 from django.conf import settings
@@ -167,12 +165,13 @@ class Claim(models.Model):
                 condition=Q(status__in=["submitted", "in_review", "disputed"]),
                 name="claim_awaiting_oldest",
             ),
-            # "Assigned to me": the claims in review with a reviewer, oldest first (the
-            # plain reviewer index also holds every claim the reviewer ever decided).
+            # "Assigned to me" and each reviewer's open load: the claims awaiting a
+            # decision with their reviewer, oldest first (the plain reviewer index also
+            # holds every claim the reviewer ever decided).
             models.Index(
                 fields=["assigned_reviewer", "submitted_at", "id"],
-                condition=Q(status="in_review"),
-                name="claim_in_review_by_reviewer",
+                condition=Q(status__in=["submitted", "in_review", "disputed", "action_required"]),
+                name="claim_open_by_reviewer",
             ),
             # The queue's "conflicts only" and "failed checks only" filters (stored flags).
             models.Index(
@@ -307,219 +306,3 @@ class ProofOfExecution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_poe_type_display()} · {self.signed_on}"
-
-
-class EventAction(models.TextChoices):
-    CREATE = "create", _("Created")
-    EDIT = "edit", _("Edited")
-    ADD_POE = "add_poe", _("PoE added")
-    SUBMIT = "submit", _("Submitted")
-    START_REVIEW = "start_review", _("Review started")
-    REQUEST_INFO = "request_info", _("More information requested")
-    REPLY = "reply", _("Partner replied")
-    APPROVE = "approve", _("Approved")
-    REJECT = "reject", _("Rejected")
-    WITHDRAW = "withdraw", _("Withdrawn")
-    DECLINE = "decline", _("Declined by customer")
-    EXPIRE = "expire", _("Expired")
-    DISPUTE = "dispute", _("Disputed")
-    NOTE = "note", _("Internal note")
-    ACTIVATE = "activate", _("Association official")
-    END = "end", _("Association ended")
-    CARRY_OVER = "carry_over", _("Association carried over to a renewal")
-    WARN_EXPIRY = "warn_expiry", _("Expiry warning sent")
-
-
-class CurrentTransactionId(models.Func):
-    """The id of the transaction writing the row: ``pg_current_xact_id()`` on PostgreSQL.
-
-    Event consumers read history in (transaction, id) order up to the oldest transaction
-    still running, so an event committed late is never skipped by a cursor that already
-    passed its id. SQLite runs one writer at a time, so there id order is commit order
-    and the column is 0."""
-
-    template = "0"
-    output_field = models.BigIntegerField()
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return "(pg_current_xact_id()::text::bigint)", []
-
-
-class ClaimEvent(models.Model):
-    """One immutable line of a claim's history (and of its associations')."""
-
-    claim = models.ForeignKey(Claim, models.CASCADE, related_name="events")
-    association = models.ForeignKey(
-        "Association", models.PROTECT, null=True, blank=True, related_name="events"
-    )
-    action = models.CharField(_("action"), max_length=20, choices=EventAction.choices)
-    from_status = models.CharField(_("from"), max_length=20, blank=True)
-    to_status = models.CharField(_("to"), max_length=20, blank=True)
-    reason_code = models.CharField(_("reason"), max_length=40, blank=True)
-    message = models.TextField(_("message"), blank=True)
-    internal = models.BooleanField(_("internal note"), default=False)
-    # A reviewer's internal note is private to its author unless shared (SPEC §2).
-    shared = models.BooleanField(_("shared with other reviewers"), db_default=False)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    # Who acted when no user did: "system", or a customer acting through a signed link.
-    actor_label = models.CharField(_("actor"), max_length=254, blank=True)
-    at = models.DateTimeField(_("when"), default=timezone.now)
-    txid = models.BigIntegerField(editable=False, db_default=CurrentTransactionId())
-
-    class Meta:
-        ordering = ("at", "id")
-        verbose_name = _("history event")
-        verbose_name_plural = _("history events")
-        # The event consumers' cursor order.
-        indexes = [models.Index(fields=["txid", "id"], name="claimevent_consumer_order")]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}"
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise DomainError("history_immutable", _("History events cannot be changed."))
-        super().save(*args, **kwargs)
-
-
-class AssociationStatus(models.TextChoices):
-    PENDING_CUSTOMER = "pending_customer", _("Pending customer")
-    ACTIVE = "active", _("Active")
-    ENDED = "ended", _("Ended")
-
-
-HELD_STATUSES = (AssociationStatus.PENDING_CUSTOMER, AssociationStatus.ACTIVE)
-
-
-class EndReason(models.TextChoices):
-    DECLINED_BY_CUSTOMER = "declined_by_customer", _("Declined by the customer")
-    SUPERSEDED = "superseded", _("Superseded by another partner")
-    WITHDRAWN = "withdrawn", _("Withdrawn by the partner")
-    EXPIRED = "expired", _("Subscription ended")
-    REVOKED = "revoked", _("Revoked by the program")
-
-
-class Association(models.Model):
-    """Partner P is partner of record for unit U (a tenant's workload, or a subscription)."""
-
-    claim = models.ForeignKey(Claim, models.PROTECT, related_name="associations")
-    line = models.OneToOneField(ClaimLine, models.PROTECT, related_name="association")
-    organisation = models.ForeignKey(
-        PartnerOrganisation, models.PROTECT, related_name="associations"
-    )
-    tenant = models.ForeignKey(Tenant, models.PROTECT, related_name="associations")
-    product = models.ForeignKey(Product, models.PROTECT, related_name="+")
-    # Set for subscription units; moves to the renewal when a subscription is renewed.
-    subscription = models.ForeignKey(
-        Subscription, models.PROTECT, null=True, blank=True, related_name="associations"
-    )
-    status = models.CharField(_("status"), max_length=20, choices=AssociationStatus.choices)
-    end_reason = models.CharField(
-        _("end reason"), max_length=30, choices=EndReason.choices, blank=True
-    )
-    end_message = models.TextField(_("end message"), blank=True)
-    superseded_by = models.ForeignKey(
-        "self", models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    approved_at = models.DateTimeField(_("approved"))
-    notice_ends_at = models.DateTimeField(_("customer notice ends"))
-    activated_at = models.DateTimeField(_("official since"), null=True, blank=True)
-    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
-
-    class Meta:
-        ordering = ("-approved_at", "-id")
-        verbose_name = _("association")
-        verbose_name_plural = _("associations")
-        constraints = [
-            # The invariant: at most one held association per unit, whatever the partner.
-            models.UniqueConstraint(
-                fields=["tenant", "product"],
-                condition=Q(subscription__isnull=True, status__in=HELD_STATUSES),
-                name="one_holder_per_workload",
-            ),
-            models.UniqueConstraint(
-                fields=["subscription"],
-                condition=Q(subscription__isnull=False, status__in=HELD_STATUSES),
-                name="one_holder_per_subscription",
-            ),
-            models.CheckConstraint(
-                condition=(Q(status=AssociationStatus.ENDED) & ~Q(end_reason=""))
-                | (~Q(status=AssociationStatus.ENDED) & Q(end_reason="")),
-                name="association_ended_has_reason",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["organisation", "status"]),
-            models.Index(fields=["status", "notice_ends_at"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.organisation} · {self.unit_label}"
-
-    @property
-    def unit_label(self) -> str:
-        if self.subscription_id:
-            return f"{self.product} · {self.subscription.subscription_id}"
-        return f"{self.product} · {self.tenant.name}"
-
-    @property
-    def is_held(self) -> bool:
-        return self.status in HELD_STATUSES
-
-
-class ClaimEventSeal(models.Model):
-    """The hashes that chain one history event into the global and its claim's chain.
-
-    Written by the ``history_seal`` event consumer after commit, in cursor order, so
-    ``seq`` is gapless and final. The links chain ``content_hash`` (SHA-256 of the
-    event's canonical content, ``claims.integrity``), so a seal outlives an event
-    deleted with its draft and the chain stays verifiable; ``in_draft`` says the claim
-    was still a draft when the event was sealed, the only case in which its event may
-    be missing later. Immutable (database triggers)."""
-
-    seq = models.BigIntegerField(primary_key=True)
-    # No foreign-key constraints: the seal must survive its draft's deletion.
-    event = models.OneToOneField(
-        ClaimEvent, models.DO_NOTHING, db_constraint=False, related_name="seal"
-    )
-    claim = models.ForeignKey(
-        Claim, models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
-    # The event's place in the consumers' order: every event before it must be sealed.
-    txid = models.BigIntegerField()
-    in_draft = models.BooleanField()
-    content_hash = models.CharField(max_length=64)
-    claim_hash = models.CharField(max_length=64)
-    global_hash = models.CharField(max_length=64)
-    sealed_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        verbose_name = _("history seal")
-        verbose_name_plural = _("history seals")
-        indexes = [models.Index(fields=["claim", "seq"], name="claimeventseal_claim_chain")]
-
-    def __str__(self) -> str:
-        return f"#{self.seq} {self.global_hash[:12]}"
-
-
-class HistoryCheckpoint(models.Model):
-    """A signed statement of the global chain's head: ``seq`` (the number of sealed
-    events), its ``head_hash`` and the seals counted then. The HMAC key lives outside
-    the database (``CPOR_HISTORY_KEY`` or ``SECRET_KEY``), so whoever rewrites events and
-    seals together cannot make the chain pass through an older checkpoint again."""
-
-    seq = models.BigIntegerField()
-    count = models.BigIntegerField()
-    head_hash = models.CharField(max_length=64)
-    signature = models.CharField(max_length=100)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ("seq", "id")
-        verbose_name = _("history checkpoint")
-        verbose_name_plural = _("history checkpoints")
-
-    def __str__(self) -> str:
-        return f"#{self.seq} {self.head_hash[:12]} ({self.created_at:%Y-%m-%d %H:%M})"

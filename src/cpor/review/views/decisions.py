@@ -3,13 +3,15 @@
 Views parse input, call one service or selector and render; the claim services hold
 every rule (who may decide, from which state) and are re-checked there."""
 
+from urllib.parse import parse_qsl
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -17,7 +19,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cpor.accounts.decorators import operator_required
 from cpor.claims import services
-from cpor.claims.models import Claim, ClaimLine, ClaimStatus, LineStatus, ProofOfExecution
+from cpor.claims.models import (
+    OPEN_STATUSES,
+    Claim,
+    ClaimLine,
+    ClaimStatus,
+    LineStatus,
+    ProofOfExecution,
+)
+from cpor.claims.poe_storage import poe_response
 from cpor.claims.selectors import claim_list
 from cpor.errors import DomainError
 from cpor.errors import PermissionDenied as DomainPermissionDenied
@@ -26,11 +36,15 @@ from cpor.keyset import InvalidCursor
 from cpor.review import selectors
 from cpor.review.forms import (
     ApproveForm,
+    AssignForm,
+    BulkActionForm,
     NoteForm,
     QueueFilterForm,
     RejectForm,
     RequestInfoForm,
+    SavedFilterForm,
 )
+from cpor.review.services import queue_query
 
 # Shown in the browser; everything else is downloaded.
 INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
@@ -59,6 +73,7 @@ def _queue_labels() -> dict[str, str]:
         ),
         "location": _("PartnerID inactive"),
         "assign": _("Assign to me"),
+        "tick": _("Tick claim"),
         "overdue": _("Overdue"),
         "due_soon": _("Due soon"),
         "on_track": _("On track"),
@@ -85,7 +100,7 @@ def _label_rows(rows: list[tuple[Claim, selectors.SlaClock]], labels: dict[str, 
         claim.sla_badge = SLA_BADGES.get(sla.state, "text-bg-success")
         claim.sla_label = labels[sla.state]
         claim.due_label = labels[sla.kind]
-        claim.due_on = timezone.localdate(sla.due).isoformat()
+        claim.due_on = date_format(timezone.localdate(sla.due))
         reviewer = claim.assigned_reviewer
         claim.reviewer_name = reviewer and (reviewer.get_full_name() or reviewer.email)
 
@@ -116,18 +131,24 @@ def queue(request: HttpRequest) -> HttpResponse:
         )
     labels = _queue_labels()
     _label_rows(result.rows, labels)
+    query = _query_without(request, "cursor", "count")
     return render(
         request,
         "review/queue.html",
         {
             "form": form,
+            "bulk_form": BulkActionForm(),
+            "saved_form": SavedFilterForm(),
+            "saved_filters": list(selectors.saved_filters(actor=request.user)),
+            # What "Save these filters" keeps: the filters as the form understood them.
+            "filter_pairs": parse_qsl(queue_query(filters)),
             "labels": labels,
             "page": result.page,
             "total": result.total,
             "rows": result.rows,
             "counts": counts,
             "statuses": ClaimStatus,
-            "query": _query_without(request, "cursor", "count"),
+            "query": query,
             "count_query": _query_without(request, "count"),
             "cursor_error": cursor_error,
         },
@@ -159,6 +180,9 @@ def _render_screen(request: HttpRequest, screen, *, status: int = 200, **forms) 
         "reject_form": forms.get("reject_form") or RejectForm(),
         "info_form": forms.get("info_form") or RequestInfoForm(),
         "note_form": forms.get("note_form") or NoteForm(),
+        "assign_form": forms.get("assign_form")
+        or AssignForm(initial={"reviewer": screen.claim.assigned_reviewer_id}),
+        "can_assign": screen.claim.status in OPEN_STATUSES,
         "can_decide": request.user.is_reviewer and screen.awaiting_decision,
         "inline_types": INLINE_TYPES,
         "refusal": forms.get("refusal", ""),
@@ -299,19 +323,4 @@ def proof_file(request: HttpRequest, pk: int) -> FileResponse:
     except ProofOfExecution.DoesNotExist:
         raise Http404(_("No such file.")) from None
     inline = proof.content_type in INLINE_TYPES and "download" not in request.GET
-    try:
-        handle = default_storage.open(proof.file.name, "rb")
-    except FileNotFoundError:
-        raise Http404(_("The file is missing from storage.")) from None
-    response = FileResponse(
-        handle,
-        as_attachment=not inline,
-        filename=proof.original_name,
-        content_type=proof.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    if proof.content_type != "application/pdf":
-        # Browsers refuse to show a PDF in a sandbox; everything else gets one.
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return poe_response(proof, inline=inline)

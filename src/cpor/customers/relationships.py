@@ -1,0 +1,225 @@
+"""Customer-granted visibility: a customer admin invites a partner (a signed code, like
+Microsoft 365's partner relationship request), the partner's admin accepts it, and the
+customer can revoke it at any time.
+
+A partner organisation has a relationship with a tenant when it holds or held an
+association there, or accepted an invitation the customer has not revoked. Only then
+does it see the tenant's name and list its subscriptions (``cpor.customers.lookup``).
+
+A refused acceptance (forged, unknown, expired, revoked or used code) is written to the
+audit trail after the refusal, outside the transaction that refused it."""
+
+import datetime
+import secrets
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from cpor.accounts.models import User
+from cpor.audit.models import AuditAction
+from cpor.audit.services import audit_record
+from cpor.customers.models import PartnerInvitation, Tenant
+from cpor.errors import DomainError, PermissionDenied
+from cpor.partners.self_service import require_partner_admin
+
+SALT = "cpor.customers.partner-invitation"
+
+
+def customer_tenant(actor: User | None) -> Tenant | None:
+    """The tenant the actor administers as a customer admin, if any."""
+    if actor is None or not actor.is_authenticated:
+        return None
+    return Tenant.objects.filter(customer_admins__user=actor).first()
+
+
+def _require_customer_admin(actor: User | None) -> Tenant:
+    tenant = customer_tenant(actor)
+    if tenant is None:
+        raise PermissionDenied(_("Only a customer admin of the tenant can do this."))
+    return tenant
+
+
+def invitation_code(invitation: PartnerInvitation) -> str:
+    return signing.dumps(invitation.nonce, salt=SALT)
+
+
+@transaction.atomic
+def invitation_create(*, actor: User, note: str = "") -> tuple[PartnerInvitation, str]:
+    """A new invitation of the actor's tenant; returns it and its code (shown once)."""
+    tenant = _require_customer_admin(actor)
+    now = timezone.now()
+    invitation = PartnerInvitation.objects.create(
+        nonce=secrets.token_urlsafe(24),
+        tenant=tenant,
+        created_by=actor,
+        expires_at=now + datetime.timedelta(days=settings.CUSTOMER_INVITATION_DAYS),
+        note=(note or "").strip()[:200],
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.INVITATION_CREATED,
+        target=invitation,
+        target_label=tenant.name,
+        after={"tenant_id": str(tenant.tenant_id), "expires_at": invitation.expires_at.isoformat()},
+    )
+    return invitation, invitation_code(invitation)
+
+
+def _refusal(code: str, message: str) -> DomainError:
+    return DomainError(code, message, field="code")
+
+
+def invitation_accept(*, actor: User, code: str) -> PartnerInvitation:
+    """The partner admin accepts an invitation for their organisation."""
+    membership = require_partner_admin(actor)
+    try:
+        return _accept(actor=actor, membership=membership, code=code)
+    except DomainError as error:
+        if error.code != "permission_denied":
+            audit_record(
+                actor=actor,
+                action=AuditAction.INVITATION_REFUSED,
+                organisation=membership.organisation,
+                target_type="partnerinvitation",
+                target_label=_("Customer invitation"),
+                after={"reason": error.code},
+            )
+        raise
+
+
+@transaction.atomic
+def _accept(*, actor: User, membership, code: str) -> PartnerInvitation:
+    code = (code or "").strip()
+    if not code:
+        raise _refusal("required", _("Paste the invitation code the customer gave you."))
+    try:
+        nonce = signing.loads(code, salt=SALT)
+    except signing.BadSignature:
+        raise _refusal(
+            "invitation_invalid",
+            _("This invitation code is not valid: check that it was copied whole."),
+        ) from None
+    invitation = (
+        PartnerInvitation.objects.select_for_update().select_related("tenant").filter(nonce=nonce)
+    ).first()
+    if invitation is None:
+        raise _refusal("invitation_invalid", _("This invitation code is not valid."))
+    if invitation.revoked_at:
+        raise _refusal("invitation_revoked", _("The customer revoked this invitation."))
+    if invitation.accepted_at:
+        if invitation.organisation_id == membership.organisation_id:
+            return invitation  # accepting twice changes nothing
+        raise _refusal("invitation_used", _("This invitation was already accepted."))
+    if invitation.expires_at <= timezone.now():
+        raise _refusal(
+            "invitation_expired",
+            _("This invitation expired on %s: ask the customer for a new one.")
+            % date_format(timezone.localdate(invitation.expires_at)),
+        )
+    invitation.organisation = membership.organisation
+    invitation.accepted_by = actor
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["organisation", "accepted_by", "accepted_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.RELATIONSHIP_ACCEPTED,
+        organisation=membership.organisation,
+        target=invitation,
+        target_label=invitation.tenant.name,
+        after={"tenant_id": str(invitation.tenant.tenant_id)},
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: User, invitation_pk: int) -> PartnerInvitation:
+    """The customer withdraws an invitation, or ends the relationship it started."""
+    tenant = _require_customer_admin(actor)
+    invitation = (
+        PartnerInvitation.objects.select_for_update()
+        .filter(pk=invitation_pk, tenant=tenant)
+        .first()
+    )
+    if invitation is None:
+        raise DomainError("not_found", _("No such invitation."), field="invitation")
+    if invitation.revoked_at:
+        return invitation
+    invitation.revoked_at = timezone.now()
+    invitation.revoked_by = actor
+    invitation.save(update_fields=["revoked_at", "revoked_by"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.RELATIONSHIP_REVOKED,
+        organisation=invitation.organisation_id,
+        target=invitation,
+        target_label=tenant.name,
+        before={"state": "accepted" if invitation.accepted_at else "pending"},
+        after={"state": "revoked", "tenant_id": str(tenant.tenant_id)},
+    )
+    return invitation
+
+
+# ---------------------------------------------------------------------------
+# Reads
+
+
+def tenant_invitations(*, actor: User) -> QuerySet[PartnerInvitation]:
+    """The customer's invitations, newest first, with the partner that accepted each."""
+    tenant = _require_customer_admin(actor)
+    return PartnerInvitation.objects.filter(tenant=tenant).select_related("organisation")
+
+
+def organisation_relationships(*, actor: User) -> QuerySet[PartnerInvitation]:
+    """The invitations the actor's organisation accepted (revoked ones too)."""
+    membership = require_partner_admin(actor)
+    return PartnerInvitation.objects.filter(
+        organisation_id=membership.organisation_id
+    ).select_related("tenant")
+
+
+def related_tenant(organisation_id: int, *, tenant: str = "tenant_id") -> Q:
+    """The relationship rule as a condition on rows that reach a tenant through the field
+    ``tenant`` (``"pk"`` on tenants): two EXISTS per row, no query per row, so a list can
+    say for every claim whether its partner may see the tenant's name.
+
+    The organisation holds or held an association with the tenant, or accepted an
+    invitation the customer has not revoked."""
+    # The association model through the tenant's reverse relation: the customers app
+    # does not import claims.
+    association = Tenant._meta.get_field("associations").related_model
+    return Q(
+        Exists(
+            association.objects.filter(organisation_id=organisation_id, tenant_id=OuterRef(tenant))
+        )
+    ) | Q(
+        Exists(
+            PartnerInvitation.objects.filter(
+                organisation_id=organisation_id,
+                tenant_id=OuterRef(tenant),
+                accepted_at__isnull=False,
+                revoked_at__isnull=True,
+            )
+        )
+    )
+
+
+def related_tenant_ids(organisation_id: int, tenant_ids: Iterable[int]) -> set[int]:
+    """Which of ``tenant_ids`` the organisation has a relationship with, in one query over
+    those tenants only. A list page asks this for its own rows: the same test as a column
+    of the whole list makes PostgreSQL hash every association of the organisation."""
+    return set(
+        Tenant.objects.filter(related_tenant(organisation_id, tenant="pk"), pk__in=list(tenant_ids))
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+
+
+def has_relationship(*, organisation_id: int, tenant: Tenant) -> bool:
+    """Whether the organisation has a relationship with the tenant (``related_tenant``)."""
+    return tenant.pk in related_tenant_ids(organisation_id, [tenant.pk])

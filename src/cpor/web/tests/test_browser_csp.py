@@ -86,5 +86,6 @@ def test_staff_pages_and_the_api_reference_under_the_policy(page, live_server, a
     # Both references render the schema (Swagger UI's set-up script runs by its nonce).
     for path in ["/api/docs/", "/api/docs/redoc/"]:
         page.goto(f"{live_server.url}{path}")
-        expect(page.get_by_role("heading", name="CPOR API").first).to_be_visible()
+        # The references render the schema in the browser: seconds on a loaded machine.
+        expect(page.get_by_role("heading", name="CPOR API").first).to_be_visible(timeout=30_000)
     assert violations(errors) == []

@@ -130,6 +130,7 @@ class Claim(models.Model):
         blank=True,
         related_name="assigned_claims",
         verbose_name=_("reviewer"),
+        db_index=False,  # claim_reviewer_status leads with it
     )
     info_requested_until = models.DateTimeField(_("answer due by"), null=True, blank=True)
     draft_warned_at = models.DateTimeField(_("expiry warning sent"), null=True, blank=True)
@@ -173,6 +174,10 @@ class Claim(models.Model):
                 condition=Q(status__in=["submitted", "in_review", "disputed", "action_required"]),
                 name="claim_open_by_reviewer",
             ),
+            # A reviewer's claims by status (the "assigned to me" badge): a reviewer who
+            # decided most of a million claims holds few awaiting one, which an index on
+            # the reviewer alone finds by reading all the others (250 ms instead of 1.5).
+            models.Index(fields=["assigned_reviewer", "status"], name="claim_reviewer_status"),
             # The queue's "conflicts only" and "failed checks only" filters (stored flags).
             models.Index(
                 fields=["submitted_at", "id"],

@@ -71,6 +71,20 @@ def _label_rows(claims: list[Claim]) -> None:
         )
 
 
+def _column_labels() -> dict[str, str]:
+    """The column names again on each row, for the cards a phone shows (data-label),
+    translated once per page."""
+    return {
+        "area": _("Solution area"),
+        "role": _("Partner role"),
+        "tenant": _("Customer tenant"),
+        "units": _("Workloads or subscriptions"),
+        "partner_id": _("PartnerID"),
+        "created": _("Created"),
+        "submitted": _("Submitted"),
+    }
+
+
 def _query_without(request: HttpRequest, *names: str) -> str:
     query = request.GET.copy()
     for name in names:
@@ -127,6 +141,7 @@ def claim_list(request: HttpRequest) -> HttpResponse:
             "cursor_error": cursor_error,
             "can_manage": _user_can_manage(request),
             "areas": SolutionArea.objects.all(),
+            "labels": _column_labels(),
         },
         status=status,
     )

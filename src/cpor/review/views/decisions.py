@@ -79,6 +79,14 @@ def _queue_labels() -> dict[str, str]:
         "on_track": _("On track"),
         "pickup": _("pick up by"),
         "decision": _("decide by"),
+        # Column names again on each row, for the cards a phone shows (data-label).
+        "partner": _("Partner"),
+        "customer": _("Customer"),
+        "engagement": _("Engagement"),
+        "age": _("Age"),
+        "target": _("Target"),
+        "flags": _("Flags"),
+        "reviewer": _("Reviewer"),
     }
 
 

@@ -109,22 +109,38 @@ def test_search_finds_claims_by_claim_name_and_customer_name(partner, monkeypatc
     by_name = _drafts(partner, ["Harbor pilot"])[0]
     _drafts(partner, ["Unrelated"])
     submitted_claim(partner_user(), harbor, name="Harbor elsewhere")  # another partner's
+    # A customer of the same name the partner already has a relationship with.
+    known = customer_tenant()
+    known.name = "Harbor Logistics"
+    known.save()
+    by_known = _drafts(partner, ["Intune rollout"], tenant=known)[0]
+    grant_relationship(partner.partner_membership.organisation, known)
     filters = selectors.ClaimFilters(text="harbor")
 
     def found(filters=filters):
         return {c.pk for c in selectors.claim_list_page(actor=partner, filters=filters).rows}
 
-    # Without a relationship, the customer's name finds nothing: it is not shown either.
-    assert found() == {by_name.pk}
-    assert found(selectors.ClaimFilters(tenant="harbor")) == set()
-    assert found(selectors.ClaimFilters(tenant=str(harbor.tenant_id))) == {by_customer.pk}
+    def common(check):
+        """The same answer for a term so common that its customers are not listed by
+        id (a partner's relationships are then asked in subqueries)."""
+        check()
+        with monkeypatch.context() as patch:
+            patch.setattr(selectors, "SEARCH_TENANT_IDS", 0)
+            check()
+
+    def hidden():
+        # Without a relationship, the customer's name finds nothing: it is not shown.
+        assert found() == {by_name.pk, by_known.pk}
+        assert found(selectors.ClaimFilters(tenant="harbor")) == {by_known.pk}
+        assert found(selectors.ClaimFilters(tenant=str(harbor.tenant_id))) == {by_customer.pk}
+
+    def shown():
+        assert found() == {by_customer.pk, by_name.pk, by_known.pk}
+        assert found(selectors.ClaimFilters(tenant="harbor")) == {by_customer.pk, by_known.pk}
+
+    common(hidden)
     grant_relationship(partner.partner_membership.organisation, harbor)
-    assert found() == {by_customer.pk, by_name.pk}
-    assert found(selectors.ClaimFilters(tenant="harbor")) == {by_customer.pk}
-    # A term so common that its customers are not listed by id: the same claims.
-    monkeypatch.setattr(selectors, "SEARCH_TENANT_IDS", 0)
-    assert found() == {by_customer.pk, by_name.pk}
-    assert found(selectors.ClaimFilters(tenant="harbor")) == {by_customer.pk}
+    common(shown)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")
@@ -138,3 +154,30 @@ def test_search_uses_the_trigram_indexes_on_postgresql(partner):
         tenants = selectors.Tenant.objects.filter(name__icontains="harb").explain()
     assert "claim_name_trgm" in claims
     assert "tenant_name_trgm" in tenants
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL planner setting")
+def test_a_page_plans_its_joins_as_written_and_the_setting_ends_with_it(partner):
+    """The page's query runs with join_collapse_limit = 1 (no search over join orders);
+    every other statement, also later in the same transaction, plans as configured."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    _drafts(partner, ["Alpha", "Bravo"])
+
+    def setting():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW join_collapse_limit")
+            return cursor.fetchone()[0]
+
+    configured = setting()
+    assert configured != "1"
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        page = selectors.claim_list_page(actor=partner)
+        assert setting() == configured
+    assert [c.name for c in page.rows] == ["Bravo", "Alpha"]
+    sql = [q["sql"] for q in queries.captured_queries]
+    at = next(i for i, s in enumerate(sql) if s.startswith('SELECT "claims_claim"."id"'))
+    assert sql[at - 1] == "SET LOCAL join_collapse_limit = 1"
+    assert sql[at + 1] == "SET LOCAL join_collapse_limit TO DEFAULT"
+    assert setting() == configured

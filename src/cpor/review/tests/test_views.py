@@ -4,6 +4,7 @@ import datetime
 import re
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -190,8 +191,10 @@ def test_queue_opens_in_a_bounded_number_of_queries(
             services.claim_start_review(actor=reviewer, claim=claim)
     # session, user, five bounded counts, filter choices (3: with the reviewers),
     # engagements, the page's rows, settings, the saved filters, the navigation's
-    # membership and customer look-ups: the same at any size, on any page.
-    with django_assert_max_num_queries(17):
+    # membership and customer look-ups: the same at any size, on any page. PostgreSQL
+    # sets the page's join planning before its rows and resets it after (cpor.keyset).
+    planner = 2 if connection.vendor == "postgresql" else 0
+    with django_assert_max_num_queries(17 + planner):
         response = reviewer_client.get(reverse("review:queue"), {"q": "", "conflict": ""})
     assert len(response.context["rows"]) == size
 

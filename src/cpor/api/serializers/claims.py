@@ -254,8 +254,8 @@ CLAIM_ROW = (
     "role__solution_area__code",
     "role__engagement__code",
     "tenant__tenant_id",
+    "tenant_id",
     "tenant__name",
-    "tenant_related",  # annotated by claim_list
 )
 LINE_ROW = (
     "claim_id",
@@ -268,8 +268,9 @@ LINE_ROW = (
 
 
 def claim_rows_data(rows: list[dict], lines: list[tuple]) -> list[dict]:
-    """A page of the claim list from ``CLAIM_ROW`` rows and ``LINE_ROW`` tuples
-    (ordered by id): the same answer as ``claim_data`` of each claim."""
+    """A page of the claim list from ``CLAIM_ROW`` rows, each also saying
+    ``tenant_related``, and ``LINE_ROW`` tuples (ordered by id): the same answer as
+    ``claim_data`` of each claim."""
     by_claim: dict[int, list[tuple]] = {row["id"]: [] for row in rows}
     for claim_id, *line in lines:
         by_claim[claim_id].append(line)

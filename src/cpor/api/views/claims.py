@@ -39,10 +39,19 @@ class ClaimListView(ApiView):
         params = serializers.ClaimFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         claims = selectors.claim_list(
-            actor=request.user, filters=selectors.ClaimFilters(**params.validated_data)
+            actor=request.user,
+            filters=selectors.ClaimFilters(**params.validated_data),
+            flagged=False,
         )
-        # Rows, not model instances: one query for the page and one for its lines.
+        # Rows, not model instances: one query for the page, one for its lines, and one
+        # for whether the caller may see each row's customer name (the page's own
+        # customers only, as the web list asks).
         page = self.paginate_queryset(claims.values(*serializers.CLAIM_ROW))
+        shown = selectors.tenants_shown(
+            actor=request.user, tenant_ids={row["tenant_id"] for row in page}
+        )
+        for row in page:
+            row["tenant_related"] = row["tenant_id"] in shown
         lines = ClaimLine.objects.filter(claim_id__in=[row["id"] for row in page]).order_by("id")
         return self.get_paginated_response(
             serializers.claim_rows_data(page, list(lines.values_list(*serializers.LINE_ROW)))

@@ -158,13 +158,20 @@ def _through(match: Q, relation: str) -> Q:
     return moved
 
 
+def _listed_ids(tenants: QuerySet[Tenant]) -> list[int] | None:
+    """The ids of ``tenants``, or None when there are more than ``SEARCH_TENANT_IDS``
+    (a term so common that listing its customers costs more than joining them)."""
+    ids = list(tenants.values_list("pk", flat=True)[: SEARCH_TENANT_IDS + 1])
+    return ids if len(ids) <= SEARCH_TENANT_IDS else None
+
+
 def tenants_matching(match: Q, *, through: str = "tenant") -> Q:
     """Claims (or rows ``through`` a claim) of the customers ``match`` finds.
 
     The customers are looked up first (a trigram index on PostgreSQL), so the condition
     on claims is a plain list of ids that an index answers, also inside an OR."""
-    ids = list(Tenant.objects.filter(match).values_list("pk", flat=True)[: SEARCH_TENANT_IDS + 1])
-    if len(ids) <= SEARCH_TENANT_IDS:
+    ids = _listed_ids(Tenant.objects.filter(match))
+    if ids is not None:
         return Q(**{f"{through}_id__in": ids})
     return _through(match, through)
 
@@ -177,8 +184,8 @@ def _tenant_names_matching(text: str, actor: User | None) -> Q:
     if membership is None:
         return tenants_matching(match)
     tenants = Tenant.objects.filter(match)
-    ids = list(tenants.values_list("pk", flat=True)[: SEARCH_TENANT_IDS + 1])
-    if len(ids) <= SEARCH_TENANT_IDS:
+    ids = _listed_ids(tenants)
+    if ids is not None:
         return Q(tenant_id__in=related_tenant_ids(membership.organisation_id, ids))
     # A common term: the related ones among its customers as subqueries, each answered
     # once per query. Listing their ids first costs more (at a million claims, "Harbor"

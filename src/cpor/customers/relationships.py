@@ -183,6 +183,20 @@ def organisation_relationships(*, actor: User) -> QuerySet[PartnerInvitation]:
     ).select_related("tenant")
 
 
+def _held(organisation_id: int) -> QuerySet:
+    """The organisation's associations, held or ended. The model is reached through the
+    tenant's reverse relation: the customers app does not import claims."""
+    association = Tenant._meta.get_field("associations").related_model
+    return association.objects.filter(organisation_id=organisation_id)
+
+
+def _invited(organisation_id: int) -> QuerySet[PartnerInvitation]:
+    """The organisation's accepted invitations that the customer has not revoked."""
+    return PartnerInvitation.objects.filter(
+        organisation_id=organisation_id, accepted_at__isnull=False, revoked_at__isnull=True
+    )
+
+
 def related_tenant(organisation_id: int, *, tenant: str = "tenant_id") -> Q:
     """The relationship rule as a condition on rows that reach a tenant through the field
     ``tenant`` (``"pk"`` on tenants): two EXISTS per row, no query per row, so a list can
@@ -190,22 +204,8 @@ def related_tenant(organisation_id: int, *, tenant: str = "tenant_id") -> Q:
 
     The organisation holds or held an association with the tenant, or accepted an
     invitation the customer has not revoked."""
-    # The association model through the tenant's reverse relation: the customers app
-    # does not import claims.
-    association = Tenant._meta.get_field("associations").related_model
-    return Q(
-        Exists(
-            association.objects.filter(organisation_id=organisation_id, tenant_id=OuterRef(tenant))
-        )
-    ) | Q(
-        Exists(
-            PartnerInvitation.objects.filter(
-                organisation_id=organisation_id,
-                tenant_id=OuterRef(tenant),
-                accepted_at__isnull=False,
-                revoked_at__isnull=True,
-            )
-        )
+    return Q(Exists(_held(organisation_id).filter(tenant_id=OuterRef(tenant)))) | Q(
+        Exists(_invited(organisation_id).filter(tenant_id=OuterRef(tenant)))
     )
 
 
@@ -216,17 +216,11 @@ def related_among(organisation_id: int, tenants: QuerySet[Tenant]) -> tuple[Quer
     million claims, 30 ms for the 7,800 customers named "Harbor"): the EXISTS of
     ``related_tenant``, under their OR, make it hash every association the organisation
     has instead (224,000, 80 ms)."""
-    association = Tenant._meta.get_field("associations").related_model
-    held = tenants.filter(
-        pk__in=association.objects.filter(organisation_id=organisation_id).values("tenant_id")
-    )
-    invited = tenants.filter(
-        pk__in=PartnerInvitation.objects.filter(
-            organisation_id=organisation_id, accepted_at__isnull=False, revoked_at__isnull=True
-        ).values("tenant_id")
-    )
-    return held.order_by().values_list("pk", flat=True), invited.order_by().values_list(
-        "pk", flat=True
+    held = tenants.filter(pk__in=_held(organisation_id).values("tenant_id"))
+    invited = tenants.filter(pk__in=_invited(organisation_id).values("tenant_id"))
+    return (
+        held.order_by().values_list("pk", flat=True),
+        invited.order_by().values_list("pk", flat=True),
     )
 
 

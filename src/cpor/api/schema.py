@@ -7,6 +7,7 @@ ERROR_STATUSES = {
     "403": "Not allowed for this user.",
     "404": "Not found, or not visible to this user.",
     "405": "Method not allowed.",
+    "406": "None of the media types the Accept header names can be answered.",
     "409": "Illegal in the object's current state.",
     "413": "Body or file too large.",
     "415": "Unsupported content type.",

@@ -13,7 +13,7 @@ import json
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -75,16 +75,22 @@ def fingerprint(request) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _cutoff() -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(hours=settings.API_IDEMPOTENCY_TTL_HOURS)
+
+
 def find(*, user, key: str) -> IdempotencyRecord | None:
-    cutoff = timezone.now() - datetime.timedelta(hours=settings.API_IDEMPOTENCY_TTL_HOURS)
-    return IdempotencyRecord.objects.filter(user=user, key=key, created_at__gte=cutoff).first()
+    return IdempotencyRecord.objects.filter(user=user, key=key, created_at__gte=_cutoff()).first()
 
 
-def check(request, *, key: str, print_: str) -> None:
-    """Before the view runs: replay a stored response, or refuse a reused key."""
-    record = find(user=request.user, key=key)
+def check(request, *, key: str, print_: str) -> int | None:
+    """Before the view runs: replay a stored response, or refuse a reused key. Returns
+    the id of an expired record with this key, which the new one will replace."""
+    record = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
     if record is None:
-        return
+        return None
+    if record.created_at < _cutoff():
+        return record.pk
     if record.fingerprint != print_:
         raise DomainError(
             "idempotency_key_reused",
@@ -94,21 +100,20 @@ def check(request, *, key: str, print_: str) -> None:
     raise Replay(record)
 
 
-def remember(request, response, *, key: str, print_: str) -> None:
-    """After a successful view, in its transaction: store what it answered."""
+def remember(request, response, *, key: str, print_: str, expired: int | None) -> None:
+    """After a successful view, in its transaction: store what it answered. A record
+    that lost the race for the key raises IntegrityError, which rolls the view back."""
     response.render()
-    # An expired record with the same key makes room for the new one.
-    cutoff = timezone.now() - datetime.timedelta(hours=settings.API_IDEMPOTENCY_TTL_HOURS)
-    IdempotencyRecord.objects.filter(user=request.user, key=key, created_at__lt=cutoff).delete()
-    with transaction.atomic():
-        IdempotencyRecord.objects.create(
-            user=request.user,
-            key=key,
-            fingerprint=print_,
-            status_code=response.status_code,
-            body=bytes(response.content),
-            content_type=response.get("Content-Type", "application/json"),
-        )
+    if expired is not None:  # an expired record with the same key makes room
+        IdempotencyRecord.objects.filter(pk=expired).delete()
+    IdempotencyRecord.objects.create(
+        user=request.user,
+        key=key,
+        fingerprint=print_,
+        status_code=response.status_code,
+        body=bytes(response.content),
+        content_type=response.get("Content-Type", "application/json"),
+    )
 
 
 def replay_response(record: IdempotencyRecord) -> HttpResponse:
@@ -159,8 +164,8 @@ class IdempotentMixin:
         if request.method == "POST" and HEADER in request.META and request.user.is_authenticated:
             key = request_key(request)
             print_ = fingerprint(request)
-            check(request, key=key, print_=print_)
-            self._idempotency = {"key": key, "print_": print_}
+            expired = check(request, key=key, print_=print_)
+            self._idempotency = {"key": key, "print_": print_, "expired": expired}
 
     def handle_exception(self, exc):
         if isinstance(exc, Replay):

@@ -1,3 +1,6 @@
+import copy
+
+from asgiref.local import Local
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import get_language
@@ -225,5 +228,30 @@ class ProgramSettings(models.Model):
 
     @classmethod
     def load(cls) -> "ProgramSettings":
-        settings, _created = cls.objects.get_or_create(pk=1)
-        return settings
+        """The settings; read once per request (a filing over the API asks three times),
+        and every time outside one (jobs, commands)."""
+        memo = getattr(_per_request, "memo", None)
+        if memo is None:
+            return cls.objects.get_or_create(pk=1)[0]
+        if "settings" not in memo:
+            memo["settings"] = cls.objects.get_or_create(pk=1)[0]
+        return copy.copy(memo["settings"])  # a form may change its copy without saving
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        memo = getattr(_per_request, "memo", None)
+        if memo is not None:
+            memo.pop("settings", None)
+
+
+# The per-request memo of ProgramSettings.load, per thread (and per task under ASGI):
+# a dict from request_started to request_finished (CatalogConfig.ready), None otherwise.
+_per_request = Local()
+
+
+def program_settings_memo_open(**_signal_kwargs) -> None:
+    _per_request.memo = {}
+
+
+def program_settings_memo_close(**_signal_kwargs) -> None:
+    _per_request.memo = None

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from cpor.api.tests.conftest import claim_body
+from cpor.claims import events
 from cpor.claims.models import Claim, ClaimEvent, ClaimStatus, EventAction, ProofOfExecution
 from cpor.testing.factories import pdf_file, submitted_claim
 
@@ -65,6 +66,18 @@ def test_files_a_submitted_claim_with_its_poe(clients, customer):
     assert actions == [EventAction.CREATE, EventAction.ADD_POE, EventAction.SUBMIT]
     # The answer is the claim as it is stored.
     assert client.get(body["url"]).json() == body
+
+
+def test_filing_wakes_the_event_consumers_once(
+    clients, customer, monkeypatch, django_capture_on_commit_callbacks
+):
+    wakes: list[int] = []
+    monkeypatch.setattr(events, "_subscribers", [lambda: wakes.append(ClaimEvent.objects.count())])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = file_claim(clients["incentives_admin"], customer)
+    assert response.status_code == 201, response.json()
+    # Three events in one transaction: one wake-up after they are all written.
+    assert wakes == [3]
 
 
 @pytest.mark.parametrize(

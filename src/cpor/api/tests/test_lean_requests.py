@@ -68,24 +68,26 @@ def test_create_poe_and_submit_cost_the_same_for_one_line_or_three(manager, prod
     claim_id = _last_claim_id(manager)
     proofs = f"{CLAIMS}{claim_id}/proofs/"
     count, _sql = statements(manager, "post", proofs, poe_form(), "multipart")
-    # token, size limit (parser), claim, lines, size limit (service), PoE, claim, event
-    assert count == 2 + 8
+    # token, size limit (parser; the service's check reuses it), claim, lines, PoE,
+    # claim, event
+    assert count == 2 + 7
     count, sql = statements(manager, "post", f"{CLAIMS}{claim_id}/submit/", {"confirmed": True})
     # token, claim, lines, check flags, stored flags, claim, event, reviewers on duty
     # (automatic assignment), program targets (the expected dates in the answer)
     assert count == 2 + 9, sql
 
 
-def test_filing_in_one_request_costs_one_load_per_step(manager):
+def test_filing_in_one_request_reads_the_claim_it_creates_never(manager):
     tenant = customer_tenant()
     body = claim_body(manager.user, tenant, products=lines_in(3)) | poe_form()
     body["confirmed"] = "true"
     count, sql = statements(manager, "post", f"{CLAIMS}file/", body, "multipart")
     # token, size limit; create: role, location, tenant, products, claim, lines, event;
-    # PoE: claim, lines, size limit, PoE, claim, event; submit: claim, lines, check
-    # flags, stored flags, claim, event, reviewers on duty (automatic assignment); and
-    # four savepoints of the nested services; program targets (the expected dates).
-    assert count == 2 + 2 + 7 + 6 + 7 + 3 * 2 + 1, sql
+    # PoE: PoE, claim, event; submit: check flags, stored flags, claim, event, reviewers
+    # on duty (automatic assignment); and two savepoints (the filing's, the creation's).
+    # The claim created in the request's transaction is neither locked nor read again;
+    # the program targets of the answer are the settings the size limit read.
+    assert count == 2 + 7 + 3 + 5 + 2 * 2, sql
 
 
 def test_review_actions_cost_a_fixed_number_of_statements(reviewer, people):

@@ -16,7 +16,7 @@ from cpor.api.views.base import ApiView, CsvRenderer, _acting_on, _claim, _parse
 from cpor.claims import checks, filetypes, selectors, services
 from cpor.claims.models import Claim, ClaimLine
 from cpor.claims.permissions import partner_membership
-from cpor.claims.poe_storage import poe_atomic, poe_response
+from cpor.claims.poe_storage import poe_response
 from cpor.errors import DomainError, PermissionDenied
 
 POE_MEDIA_TYPES = [file_type.content_type for file_type in filetypes.ACCEPTED]
@@ -94,11 +94,12 @@ class ClaimFileView(ApiView):
         written, the PoE file included. The answer is the submitted claim.
         """
         form = _parse(serializers.ClaimFileSerializer, request)
-        actor = request.user
-        with poe_atomic():  # a failed submission deletes the stored PoE file too
-            claim = services.claim_create(actor=actor, data=form.to_claim_input())
-            services.poe_add(actor=actor, claim=claim, **form.poe())
-            claim = services.claim_submit(actor=actor, claim=claim, **form.submission())
+        claim = services.claim_file(
+            actor=request.user,
+            data=form.to_claim_input(),
+            poe=form.poe(),
+            **form.submission(),
+        )
         return Response(
             serializers.claim_data(claim, actor=request.user), status=status.HTTP_201_CREATED
         )

@@ -51,6 +51,7 @@ from cpor.claims.services.legacy import (
 )
 from cpor.claims.services.partner import (
     claim_dispute,
+    claim_file,
     claim_reply,
     claim_submit,
     claim_withdraw,
@@ -92,6 +93,7 @@ __all__ = [
     "claim_decline_lines",
     "claim_delete",
     "claim_dispute",
+    "claim_file",
     "claim_reject",
     "claim_reply",
     "claim_request_info",

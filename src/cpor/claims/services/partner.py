@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from cpor.accounts.models import User
 from cpor.catalog.models import ProgramSettings
-from cpor.claims import checks
+from cpor.claims import checks, events
 from cpor.claims.check_flags import stored_check_flags
 from cpor.claims.models import (
     OPEN_STATUSES,
@@ -20,8 +20,11 @@ from cpor.claims.models import (
 from cpor.claims.permissions import (
     require_claim_manager,
 )
+from cpor.claims.poe_storage import poe_atomic
 from cpor.claims.services.assignment import assign_on_entry
+from cpor.claims.services.drafting import ClaimInput, claim_create
 from cpor.claims.services.history import ValidationFailed, _lock_claim, _move
+from cpor.claims.services.proof import _poe_add
 from cpor.errors import DomainError, illegal_transition
 
 
@@ -39,7 +42,26 @@ def _require_checks_pass(claim: Claim) -> dict[str, object]:
 @transaction.atomic
 def claim_submit(*, actor: User, claim: Claim, confirmed: bool, comments: str = "") -> Claim:
     """Draft → Submitted, once every automated check passes and the partner confirms."""
-    claim = _lock_claim(claim)
+    return _submit(actor=actor, claim=_lock_claim(claim), confirmed=confirmed, comments=comments)
+
+
+def claim_file(
+    *, actor: User, data: ClaimInput, poe: dict, confirmed: bool, comments: str = ""
+) -> Claim:
+    """Create a claim, store its PoE and submit it, in one transaction (the API's filing
+    in one request, for integrators filing in bulk): the rules of the three steps, and
+    nothing written, the PoE file included, when one of them is broken."""
+    with poe_atomic():
+        events.announce()  # one wake-up for the three events
+        claim = claim_create(actor=actor, data=data)
+        # Created in this transaction, the row is invisible to every other one until it
+        # commits: the steps that follow need no lock and no second read of it.
+        _poe_add(actor=actor, claim=claim, **poe)
+        return _submit(actor=actor, claim=claim, confirmed=confirmed, comments=comments)
+
+
+def _submit(*, actor: User, claim: Claim, confirmed: bool, comments: str) -> Claim:
+    """``claim_submit`` of a claim its caller locked (or created in this transaction)."""
     require_claim_manager(actor, claim.organisation)
     if claim.status != ClaimStatus.DRAFT:
         raise illegal_transition(_("claim"), _("submitted"), claim.get_status_display())

@@ -51,7 +51,7 @@ def poe_add(
     with poe_atomic():
         return _poe_add(
             actor=actor,
-            claim=claim,
+            claim=_lock_claim(claim),
             file=file,
             poe_type=poe_type,
             signed_on=signed_on,
@@ -70,7 +70,7 @@ def _poe_add(
     signatory: str,
     description: str,
 ) -> ProofOfExecution:
-    claim = _lock_claim(claim)
+    """``poe_add`` of a claim its caller locked (or created in this transaction)."""
     require_claim_manager(actor, claim.organisation)
     if claim.status not in POE_ALLOWED_STATUSES:
         raise illegal_transition(_("claim"), _("given a new PoE"), claim.get_status_display())

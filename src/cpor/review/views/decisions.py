@@ -29,6 +29,7 @@ from cpor.claims.models import (
 )
 from cpor.claims.poe_storage import poe_response
 from cpor.claims.selectors import claim_list
+from cpor.claims.services.history import claim_in_scope
 from cpor.errors import DomainError
 from cpor.errors import PermissionDenied as DomainPermissionDenied
 from cpor.forms import add_domain_error
@@ -240,11 +241,12 @@ def claim_assign(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @operator_required
 def claim_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    claim = _claim_for_decision(request, pk)
+    # The form's choices are the pending lines of a claim the reviewer may see (none: the
+    # screen's 404); the service then loads and locks the claim once, in the same scope.
     lines = list(
-        ClaimLine.objects.filter(claim=claim, status=LineStatus.PENDING).select_related(
-            "product", "subscription"
-        )
+        ClaimLine.objects.filter(
+            claim__in=claim_list(actor=request.user), claim_id=pk, status=LineStatus.PENDING
+        ).select_related("product", "subscription")
     )
     form = ApproveForm(request.POST, lines=lines)
     if not form.is_valid():
@@ -252,10 +254,12 @@ def claim_approve(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         claim = services.claim_approve(
             actor=request.user,
-            claim=claim,
+            claim=claim_in_scope(pk, actor=request.user),
             line_ids=form.chosen_lines(lines),
             message=form.cleaned_data["message"],
         )
+    except Claim.DoesNotExist:  # gone since the lines were read
+        raise Http404(_("No such claim.")) from None
     except DomainError as error:
         return _refused(request, pk, error, "approve_form", form)
     if claim.status == ClaimStatus.PARTIALLY_APPROVED:

@@ -1,18 +1,26 @@
-"""ProgramSettings.load: read once per request, never stale across requests or jobs."""
+"""ProgramSettings.load: read once per request, never stale across requests or jobs.
+
+The memo opens and closes with Django's request signals (CatalogConfig.ready); the API's
+statement counts (api/tests/test_lean_requests.py) show it within real requests. Here the
+two ends are called directly: sending request_finished would also close the test's
+database connection."""
 
 import pytest
-from django.core.signals import request_finished, request_started
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cpor.catalog.models import ProgramSettings
+from cpor.catalog.models import (
+    ProgramSettings,
+    program_settings_memo_close,
+    program_settings_memo_open,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_request_reads_the_settings_once_and_sees_its_own_save():
     ProgramSettings.load()  # the row exists
-    request_started.send(sender=None)
+    program_settings_memo_open()
     try:
         with CaptureQueriesContext(connection) as queries:
             first = ProgramSettings.load()
@@ -24,17 +32,17 @@ def test_a_request_reads_the_settings_once_and_sees_its_own_save():
         first.save()
         assert ProgramSettings.load().poe_max_bytes == 2048
     finally:
-        request_finished.send(sender=None)
+        program_settings_memo_close()
 
 
 def test_the_next_request_and_work_outside_requests_read_the_row_anew():
-    request_started.send(sender=None)
+    program_settings_memo_open()
     assert ProgramSettings.load().dispute_window_days == 30
-    request_finished.send(sender=None)
+    program_settings_memo_close()
     ProgramSettings.objects.update(dispute_window_days=45)  # another process's change
     assert ProgramSettings.load().dispute_window_days == 45  # a job, a command
-    request_started.send(sender=None)
+    program_settings_memo_open()
     try:
         assert ProgramSettings.load().dispute_window_days == 45
     finally:
-        request_finished.send(sender=None)
+        program_settings_memo_close()

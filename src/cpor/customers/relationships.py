@@ -227,13 +227,16 @@ def related_among(organisation_id: int, tenants: QuerySet[Tenant]) -> tuple[Quer
 def related_tenant_ids(organisation_id: int, tenant_ids: Iterable[int]) -> set[int]:
     """Which of ``tenant_ids`` the organisation has a relationship with, in one query over
     those tenants only. A list page asks this for its own rows: the same test as a column
-    of the whole list makes PostgreSQL hash every association of the organisation."""
+    of the whole list makes PostgreSQL hash every association of the organisation. Two
+    plain filters under a UNION, not the EXISTS of ``related_tenant``: the same index
+    probes, and a third of the Python work to build (this runs on every list page)."""
+    ids = sorted(set(tenant_ids))
+    held = _held(organisation_id).filter(tenant_id__in=ids)
+    invited = _invited(organisation_id).filter(tenant_id__in=ids)
     return set(
-        Tenant.objects.filter(
-            related_tenant(organisation_id, tenant="pk"), pk__in=sorted(tenant_ids)
-        )
-        .order_by()
-        .values_list("pk", flat=True)
+        held.order_by()
+        .values_list("tenant_id", flat=True)
+        .union(invited.order_by().values_list("tenant_id", flat=True))
     )
 
 

@@ -154,5 +154,7 @@ def test_the_list_tests_the_relationship_for_its_own_rows_only(client, partner, 
         q["sql"] for q in queries.captured_queries if "customers_partnerinvitation" in q["sql"]
     ]
     assert len(asking) == 1
-    assert asking[0].startswith('SELECT "customers_tenant"."id" AS "pk" FROM "customers_tenant"')
+    # Asked of the page's tenants only (here the one claim's), not as a column of the list.
+    assert asking[0].lstrip("(").startswith('SELECT "claims_association"."tenant_id"')
+    assert asking[0].count(f'"tenant_id" IN ({claim.tenant_id})') == 2
     assert SECRET not in body and "Customer not yet confirmed" in body

@@ -41,10 +41,10 @@ from cpor.keyset import InvalidCursor
 PAGE_SIZE = 50
 
 
-def _list_filters(request: HttpRequest) -> forms.ClaimFilterForm:
+def _list_filters(request: HttpRequest, areas=None) -> forms.ClaimFilterForm:
     return forms.ClaimFilterForm(
         request.GET or None,
-        areas=SolutionArea.objects.all(),
+        areas=SolutionArea.objects.all() if areas is None else areas,
         roles=PartnerRole.objects.filter(active=True),
     )
 
@@ -97,8 +97,9 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 def claim_list(request: HttpRequest) -> HttpResponse:
     """Incentives → Customer claims: one page by keyset (``cursor``), a count that stops
     at ``CLAIM_COUNT_LIMIT`` unless the exact one is asked for (``count=exact``)."""
-    filter_form = _list_filters(request)
-    filters = filter_form.filters() if filter_form.is_bound else forms.ClaimFilterForm().filters()
+    areas = list(SolutionArea.objects.all())  # the filter's choices and the Add buttons
+    filter_form = _list_filters(request, areas)
+    filters = filter_form.filters()  # no filter when the form is unbound or invalid
     sort = request.GET.get("sort", DEFAULT_CLAIM_SORT)
     listing = {
         "actor": request.user,
@@ -140,7 +141,7 @@ def claim_list(request: HttpRequest) -> HttpResponse:
             "action_required_more": needing_action[1],
             "cursor_error": cursor_error,
             "can_manage": _user_can_manage(request),
-            "areas": SolutionArea.objects.all(),
+            "areas": areas,
             "labels": _column_labels(),
         },
         status=status,

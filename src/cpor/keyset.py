@@ -7,15 +7,15 @@ as an opaque cursor: the sort key values of that row, base64-encoded JSON. A cur
 does not decode into values of the sort's fields is refused with ``InvalidCursor``.
 
 Large lists never count every row: ``bounded_count`` counts up to a limit and says
-whether there are more ("more than 1,000 claims"); the exact total is asked for
-separately.
+whether there are more ("more than 1,000 claims"), ``bounded_counts`` several such counts
+in one statement; the exact total is asked for separately.
 """
 
 import base64
 import binascii
 import datetime
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +130,22 @@ def bounded_count(queryset: QuerySet, limit: int) -> tuple[int, bool]:
     """How many rows, counting at most ``limit``: (count, whether there are more)."""
     found = queryset.order_by().values("pk")[: limit + 1].count()
     return min(found, limit), found > limit
+
+
+def bounded_counts(querysets: Mapping[str, QuerySet], limit: int) -> dict[str, tuple[int, bool]]:
+    """``bounded_count`` of each queryset, in one statement (a page's badges): each count
+    is a scalar subquery of its own, so each still stops at ``limit``."""
+    parts, params = [], []
+    for queryset in querysets.values():
+        sql, values = queryset.order_by().values("pk")[: limit + 1].query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) counted)")  # noqa: S608 (compiled by Django, values as parameters)
+        params.extend(values)
+    if not parts:
+        return {}
+    with connections[next(iter(querysets.values())).db].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        found = cursor.fetchone()
+    return {name: (min(n, limit), n > limit) for name, n in zip(querysets, found, strict=True)}
 
 
 # ---------------------------------------------------------------------------

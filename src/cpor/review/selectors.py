@@ -68,7 +68,7 @@ from cpor.claims.selectors import (
     unit_holder,
 )
 from cpor.claims.services.assignment import reviewer_open_loads
-from cpor.keyset import KeysetPage, SortKey, bounded_count, keyset_page
+from cpor.keyset import KeysetPage, SortKey, bounded_count, bounded_counts, keyset_page
 from cpor.partners.models import PartnerLocation, PartnerOrganisation
 from cpor.review.models import SavedQueueFilter
 
@@ -216,8 +216,8 @@ def queue_counts(*, actor: User) -> dict[str, BoundedCount]:
     # Assigned to the actor, by hand or by workload balancing, and awaiting a decision.
     counted["mine"] = Claim.objects.filter(status__in=QUEUE_STATUSES, assigned_reviewer=actor)
     counts = {
-        name: BoundedCount(*bounded_count(claims, QUEUE_COUNT_LIMIT))
-        for name, claims in counted.items()
+        name: BoundedCount(*found)
+        for name, found in bounded_counts(counted, QUEUE_COUNT_LIMIT).items()
     }
     waiting = [counts[status] for status in QUEUE_STATUSES]
     counts["queue"] = BoundedCount(

@@ -189,12 +189,13 @@ def test_queue_opens_in_a_bounded_number_of_queries(
         )
         if i % 2:
             services.claim_start_review(actor=reviewer, claim=claim)
-    # session, user, five bounded counts, filter choices (3: with the reviewers),
-    # engagements, the page's rows, settings, the saved filters, the navigation's
-    # membership and customer look-ups: the same at any size, on any page. PostgreSQL
-    # sets the page's join planning before its rows and resets it after (cpor.keyset).
+    # session, user, enrolled second factor, the five bounded counts (one statement),
+    # filter choices (3: with the reviewers), engagements, the page's rows, settings, the
+    # saved filters, the navigation's membership and customer look-ups: the same at any
+    # size, on any page. PostgreSQL sets the page's join planning before its rows and
+    # resets it after (cpor.keyset).
     planner = 2 if connection.vendor == "postgresql" else 0
-    with django_assert_max_num_queries(17 + planner):
+    with django_assert_max_num_queries(13 + planner):
         response = reviewer_client.get(reverse("review:queue"), {"q": "", "conflict": ""})
     assert len(response.context["rows"]) == size
 

@@ -26,7 +26,7 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, Max, Min, 
 from django.utils import timezone
 
 from cpor.catalog.models import PartnerRole
-from cpor.claims.checks import CheckResult, Outcome
+from cpor.claims.checks import CheckResult, CheckResults, Outcome
 from cpor.claims.models import (
     HELD_STATUSES,
     OPEN_STATUSES,
@@ -83,13 +83,18 @@ def stored_check_flags(
     """The flag fields for ``claim``, to be written with the claim's own transition.
 
     The check ``results`` just run, when there are some, already say whether another
-    partner holds a unit; otherwise one query asks."""
+    partner holds a unit, and read the time-bound inputs with their flags; otherwise a
+    query asks each."""
     today = today or timezone.localdate()
     if results is None:
         conflict = Claim.objects.filter(conflict_condition(), pk=claim.pk).exists()
     else:
         conflict = any(r.code == "conflict" and r.outcome != Outcome.PASS for r in results)
-    return {"has_conflict": conflict, **_time_bound_inputs(claim, today=today)}
+    if isinstance(results, CheckResults):
+        inputs = {"poe_signed_on": results.poe_signed_on, "units_end_on": results.units_end_on}
+    else:
+        inputs = _time_bound_inputs(claim, today=today)
+    return {"has_conflict": conflict, **inputs}
 
 
 def failing_checks(today: datetime.date) -> Q:

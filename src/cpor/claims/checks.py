@@ -51,13 +51,25 @@ class CheckResult:
         return self.outcome == Outcome.FAIL
 
 
-def run_checks(claim: Claim, *, today: datetime.date | None = None) -> list[CheckResult]:
+class CheckResults(list):
+    """What ``run_checks`` found, and the inputs of the time-bound checks that a
+    transition stores on the claim (``check_flags.stored_check_flags``), read by the same
+    query: the newest PoE signed by the day of the check, and the first end of a pending
+    line's subscription."""
+
+    def __init__(self, results=(), *, poe_signed_on=None, units_end_on=None) -> None:
+        super().__init__(results)
+        self.poe_signed_on: datetime.date | None = poe_signed_on
+        self.units_end_on: datetime.date | None = units_end_on
+
+
+def run_checks(claim: Claim, *, today: datetime.date | None = None) -> CheckResults:
     """Every check of the claim: what is loaded already (the claim, its relations and
     lines) plus one query of flags about everything else."""
     today = today or timezone.localdate()
     lines = _lines(claim)
     flags = _flags(claim, lines, today)
-    results: list[CheckResult] = []
+    results = CheckResults(poe_signed_on=flags["poe_signed_on"], units_end_on=flags["units_end_on"])
     for check in (
         _location,
         _tenant,
@@ -105,6 +117,19 @@ def _flags(claim: Claim, lines: list[ClaimLine], today: datetime.date) -> dict[s
         domain,
     )
     query.add("newest_poe", f"SELECT MAX(signed_on) FROM {PROOFS} WHERE claim_id = %s", claim.pk)
+    query.add(
+        "poe_signed_on",
+        f"SELECT MAX(signed_on) FROM {PROOFS} WHERE claim_id = %s AND signed_on <= %s",
+        claim.pk,
+        today,
+    )
+    query.add(
+        "units_end_on",
+        f"SELECT MIN(s.ends_on) FROM {LINES} l JOIN {SUBSCRIPTIONS} s ON s.id = l.subscription_id "
+        "WHERE l.claim_id = %s AND l.status = %s",
+        claim.pk,
+        LineStatus.PENDING,
+    )
     query.add(
         "newest_valid_poe",
         f"SELECT MAX(signed_on) FROM {PROOFS} WHERE claim_id = %s "
@@ -223,7 +248,7 @@ class _FlagQuery:
             names = [column[0] for column in cursor.description]
             row = dict(zip(names, cursor.fetchone(), strict=True))
         # SQLite answers dates as text and flags as 0/1.
-        for name in ("newest_poe", "newest_valid_poe"):
+        for name in ("newest_poe", "newest_valid_poe", "poe_signed_on", "units_end_on"):
             if isinstance(row[name], str):
                 row[name] = datetime.date.fromisoformat(row[name])
         return row

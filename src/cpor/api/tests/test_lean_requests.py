@@ -72,9 +72,10 @@ def test_create_poe_and_submit_cost_the_same_for_one_line_or_three(manager, prod
     # claim, event
     assert count == 2 + 7
     count, sql = statements(manager, "post", f"{CLAIMS}{claim_id}/submit/", {"confirmed": True})
-    # token, claim, lines, check flags, stored flags, claim, event, reviewers on duty
-    # (automatic assignment), program targets (the expected dates in the answer)
-    assert count == 2 + 9, sql
+    # token, claim, lines, check flags (with the inputs the claim stores for the queue),
+    # claim, event, reviewers on duty (automatic assignment), program targets (the
+    # expected dates in the answer)
+    assert count == 2 + 8, sql
 
 
 def test_filing_in_one_request_reads_the_claim_it_creates_never(manager):
@@ -83,11 +84,12 @@ def test_filing_in_one_request_reads_the_claim_it_creates_never(manager):
     body["confirmed"] = "true"
     count, sql = statements(manager, "post", f"{CLAIMS}file/", body, "multipart")
     # token, size limit; create: role, location, tenant, products, claim, lines, event;
-    # PoE: PoE, claim, event; submit: check flags, stored flags, claim, event, reviewers
-    # on duty (automatic assignment); and two savepoints (the filing's, the creation's).
+    # PoE: PoE, claim, event; submit: check flags (with the inputs the claim stores),
+    # claim, event, reviewers on duty (automatic assignment); and two savepoints (the
+    # filing's, the creation's).
     # The claim created in the request's transaction is neither locked nor read again;
     # the program targets of the answer are the settings the size limit read.
-    assert count == 2 + 7 + 3 + 5 + 2 * 2, sql
+    assert count == 2 + 7 + 3 + 4 + 2 * 2, sql
 
 
 def test_review_actions_cost_a_fixed_number_of_statements(reviewer, people):

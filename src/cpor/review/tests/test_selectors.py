@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from cpor.accounts.models import OperatorRole
 from cpor.catalog.models import ProgramSettings
-from cpor.claims import services
+from cpor.claims import checks, services
+from cpor.claims.check_flags import stored_check_flags
 from cpor.claims.models import Claim, ClaimStatus
 from cpor.errors import PermissionDenied
 from cpor.keyset import InvalidCursor
@@ -124,6 +125,29 @@ def test_failed_checks_filter_reads_the_stored_flags(reviewer):
     # What decides is the stored flag, not a check re-run per claim.
     Claim.objects.filter(pk=fine.pk).update(poe_signed_on=None)
     assert listed() == {fine.pk}
+
+
+def test_submission_stores_the_time_bound_inputs_its_checks_read():
+    today = timezone.localdate()
+    tenant = customer_tenant()
+    first, later = (
+        SubscriptionFactory(tenant=tenant, ends_on=today + datetime.timedelta(days=days))
+        for days in (3, 30)
+    )
+    claim = submitted_claim(
+        partner_user(),
+        tenant,
+        role="build_intent_advisor",
+        subscriptions=[later, first],
+        signed_on=today - datetime.timedelta(days=20),
+    )
+    claim.refresh_from_db()
+    assert (claim.poe_signed_on, claim.units_end_on) == (
+        today - datetime.timedelta(days=20),
+        first.ends_on,
+    )
+    # The checks' query gives what the claim's own query (without check results) gives.
+    assert stored_check_flags(claim, checks.run_checks(claim)) == stored_check_flags(claim)
 
 
 @pytest.mark.parametrize("ends", ["withdrawn", "revoked"])

@@ -126,9 +126,15 @@ def keyset_page(
     )
 
 
+def _up_to(queryset: QuerySet, limit: int) -> QuerySet:
+    """The first ``limit + 1`` keys of ``queryset``, in no order: one more than the limit
+    says there are more."""
+    return queryset.order_by().values("pk")[: limit + 1]
+
+
 def bounded_count(queryset: QuerySet, limit: int) -> tuple[int, bool]:
     """How many rows, counting at most ``limit``: (count, whether there are more)."""
-    found = queryset.order_by().values("pk")[: limit + 1].count()
+    found = _up_to(queryset, limit).count()
     return min(found, limit), found > limit
 
 
@@ -137,7 +143,7 @@ def bounded_counts(querysets: Mapping[str, QuerySet], limit: int) -> dict[str, t
     is a scalar subquery of its own, so each still stops at ``limit``."""
     parts, params = [], []
     for queryset in querysets.values():
-        sql, values = queryset.order_by().values("pk")[: limit + 1].query.sql_with_params()
+        sql, values = _up_to(queryset, limit).query.sql_with_params()
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) counted)")  # noqa: S608 (compiled by Django, values as parameters)
         params.extend(values)
     if not parts:

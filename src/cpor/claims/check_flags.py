@@ -19,14 +19,13 @@ claims that existed before.
 """
 
 import datetime
-from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import BooleanField, Exists, ExpressionWrapper, Max, Min, OuterRef, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import timezone
 
 from cpor.catalog.models import PartnerRole
-from cpor.claims.checks import CheckResult, CheckResults, Outcome
+from cpor.claims.checks import CheckResults, Outcome, time_bound_inputs
 from cpor.claims.models import (
     HELD_STATUSES,
     OPEN_STATUSES,
@@ -64,36 +63,23 @@ def conflict_condition() -> Q:
     ) | Q(Exists(pending.filter(_held_elsewhere(subscription=True), subscription__isnull=False)))
 
 
-def _time_bound_inputs(claim: Claim, *, today: datetime.date) -> dict[str, object]:
-    return Claim.objects.filter(pk=claim.pk).aggregate(
-        poe_signed_on=Max("proofs__signed_on", filter=Q(proofs__signed_on__lte=today)),
-        units_end_on=Min(
-            "lines__subscription__ends_on",
-            filter=Q(lines__status=LineStatus.PENDING, lines__subscription__isnull=False),
-        ),
-    )
-
-
 def stored_check_flags(
     claim: Claim,
-    results: Iterable[CheckResult] | None = None,
+    results: CheckResults | None = None,
     *,
     today: datetime.date | None = None,
 ) -> dict[str, object]:
     """The flag fields for ``claim``, to be written with the claim's own transition.
 
     The check ``results`` just run, when there are some, already say whether another
-    partner holds a unit, and read the time-bound inputs with their flags; otherwise a
-    query asks each."""
-    today = today or timezone.localdate()
+    partner holds a unit and hold the time-bound inputs (read with their flags);
+    otherwise two queries ask."""
     if results is None:
         conflict = Claim.objects.filter(conflict_condition(), pk=claim.pk).exists()
+        inputs = time_bound_inputs(claim, today=today or timezone.localdate())
     else:
         conflict = any(r.code == "conflict" and r.outcome != Outcome.PASS for r in results)
-    if isinstance(results, CheckResults):
         inputs = {"poe_signed_on": results.poe_signed_on, "units_end_on": results.units_end_on}
-    else:
-        inputs = _time_bound_inputs(claim, today=today)
     return {"has_conflict": conflict, **inputs}
 
 

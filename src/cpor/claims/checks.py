@@ -117,19 +117,7 @@ def _flags(claim: Claim, lines: list[ClaimLine], today: datetime.date) -> dict[s
         domain,
     )
     query.add("newest_poe", f"SELECT MAX(signed_on) FROM {PROOFS} WHERE claim_id = %s", claim.pk)
-    query.add(
-        "poe_signed_on",
-        f"SELECT MAX(signed_on) FROM {PROOFS} WHERE claim_id = %s AND signed_on <= %s",
-        claim.pk,
-        today,
-    )
-    query.add(
-        "units_end_on",
-        f"SELECT MIN(s.ends_on) FROM {LINES} l JOIN {SUBSCRIPTIONS} s ON s.id = l.subscription_id "
-        "WHERE l.claim_id = %s AND l.status = %s",
-        claim.pk,
-        LineStatus.PENDING,
-    )
+    _add_time_bound_inputs(query, claim, today)
     query.add(
         "newest_valid_poe",
         f"SELECT MAX(signed_on) FROM {PROOFS} WHERE claim_id = %s "
@@ -218,6 +206,7 @@ def _flags(claim: Claim, lines: list[ClaimLine], today: datetime.date) -> dict[s
     return query.run()
 
 
+DATE_FLAGS = frozenset({"newest_poe", "newest_valid_poe", "poe_signed_on", "units_end_on"})
 CLAIMS = Claim._meta.db_table
 LINES = ClaimLine._meta.db_table
 PROOFS = ProofOfExecution._meta.db_table
@@ -229,6 +218,31 @@ DOMAINS = TenantDomain._meta.db_table
 
 def _marks(values) -> str:
     return ", ".join(["%s"] * len(values))
+
+
+def _add_time_bound_inputs(query: "_FlagQuery", claim: Claim, today: datetime.date) -> None:
+    """The inputs of the time-bound checks that a claim stores (``CheckResults``)."""
+    query.add(
+        "poe_signed_on",
+        f"SELECT MAX(signed_on) FROM {PROOFS} WHERE claim_id = %s AND signed_on <= %s",
+        claim.pk,
+        today,
+    )
+    query.add(
+        "units_end_on",
+        f"SELECT MIN(s.ends_on) FROM {LINES} l JOIN {SUBSCRIPTIONS} s ON s.id = l.subscription_id "
+        "WHERE l.claim_id = %s AND l.status = %s",
+        claim.pk,
+        LineStatus.PENDING,
+    )
+
+
+def time_bound_inputs(claim: Claim, *, today: datetime.date) -> dict[str, datetime.date | None]:
+    """``poe_signed_on`` and ``units_end_on`` of the claim, without running the checks (a
+    dispute stores them again)."""
+    query = _FlagQuery()
+    _add_time_bound_inputs(query, claim, today)
+    return query.run()
 
 
 class _FlagQuery:
@@ -248,7 +262,7 @@ class _FlagQuery:
             names = [column[0] for column in cursor.description]
             row = dict(zip(names, cursor.fetchone(), strict=True))
         # SQLite answers dates as text and flags as 0/1.
-        for name in ("newest_poe", "newest_valid_poe", "poe_signed_on", "units_end_on"):
+        for name in DATE_FLAGS & row.keys():
             if isinstance(row[name], str):
                 row[name] = datetime.date.fromisoformat(row[name])
         return row

@@ -146,7 +146,7 @@ def test_submission_stores_the_time_bound_inputs_its_checks_read():
         today - datetime.timedelta(days=20),
         first.ends_on,
     )
-    # The checks' query gives what the claim's own query (without check results) gives.
+    # Without check results (a dispute stores the flags so) the same flags come out.
     assert stored_check_flags(claim, checks.run_checks(claim)) == stored_check_flags(claim)
 
 

@@ -16,7 +16,9 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import IsNull
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -209,19 +211,21 @@ def related_tenant(organisation_id: int, *, tenant: str = "tenant_id") -> Q:
     )
 
 
-def related_among(organisation_id: int, tenants: QuerySet[Tenant]) -> tuple[QuerySet, QuerySet]:
-    """The ids of ``tenants`` the organisation has a relationship with (``related_tenant``):
-    those where it holds or held an association, and those of an accepted invitation not
-    revoked. Two semi-joins that PostgreSQL answers with an index probe per tenant (at a
-    million claims, 30 ms for the 7,800 customers named "Harbor"): the EXISTS of
-    ``related_tenant``, under their OR, make it hash every association the organisation
-    has instead (224,000, 80 ms)."""
-    held = tenants.filter(pk__in=_held(organisation_id).values("tenant_id"))
-    invited = tenants.filter(pk__in=_invited(organisation_id).values("tenant_id"))
-    return (
-        held.order_by().values_list("pk", flat=True),
-        invited.order_by().values_list("pk", flat=True),
+def related_tenant_probe(organisation_id: int, *, tenant: str = "tenant_id") -> Q:
+    """The relationship rule (``related_tenant``) as a test that PostgreSQL makes row by
+    row, one or two index probes for each row that reaches it: for a scan that stops
+    early (a page, a bounded count) and tests only rows another condition let through,
+    such as the claims of customers whose name a search matches. The EXISTS of
+    ``related_tenant`` would be planned as a hash of every association of the
+    organisation, or the customers named, built before the scan (at a million claims,
+    14 ms for the 7,800 customers named "Harbor", twice per search page)."""
+    held = _held(organisation_id).filter(tenant_id=OuterRef(tenant)).order_by().values("pk")[:1]
+    invited = (
+        _invited(organisation_id).filter(tenant_id=OuterRef(tenant)).order_by().values("pk")[:1]
     )
+    # Scalar subqueries, which PostgreSQL never hashes; COALESCE asks the invitations
+    # only of a tenant without an association.
+    return Q(IsNull(Coalesce(Subquery(held), Subquery(invited)), False))
 
 
 def related_tenant_ids(organisation_id: int, tenant_ids: Iterable[int]) -> set[int]:

@@ -10,6 +10,7 @@ from cpor.claims import selectors, services
 from cpor.claims.models import Claim
 from cpor.keyset import InvalidCursor, encode_cursor
 from cpor.testing.factories import (
+    active_associations,
     claim_input,
     customer_tenant,
     partner_user,
@@ -115,6 +116,19 @@ def test_search_finds_claims_by_claim_name_and_customer_name(partner, monkeypatc
     known.save()
     by_known = _drafts(partner, ["Intune rollout"], tenant=known)[0]
     grant_relationship(partner.partner_membership.organisation, known)
+    # One the partner holds an association with (no invitation), and one whose
+    # invitation the customer revoked: the first is related, the second no longer.
+    held = customer_tenant()
+    held.name = "Harbor Marine"
+    held.save()
+    by_held = active_associations(partner, held, name="Dynamics rollout")[0].claim
+    revoked = customer_tenant()
+    revoked.name = "Harbor Retail"
+    revoked.save()
+    _drafts(partner, ["Azure rollout"], tenant=revoked)
+    invitation = grant_relationship(partner.partner_membership.organisation, revoked)
+    invitation.revoked_at = timezone.now()
+    invitation.save()
     filters = selectors.ClaimFilters(text="harbor")
 
     def found(filters=filters):
@@ -130,13 +144,17 @@ def test_search_finds_claims_by_claim_name_and_customer_name(partner, monkeypatc
 
     def hidden():
         # Without a relationship, the customer's name finds nothing: it is not shown.
-        assert found() == {by_name.pk, by_known.pk}
-        assert found(selectors.ClaimFilters(tenant="harbor")) == {by_known.pk}
+        assert found() == {by_name.pk, by_known.pk, by_held.pk}
+        assert found(selectors.ClaimFilters(tenant="harbor")) == {by_known.pk, by_held.pk}
         assert found(selectors.ClaimFilters(tenant=str(harbor.tenant_id))) == {by_customer.pk}
 
     def shown():
-        assert found() == {by_customer.pk, by_name.pk, by_known.pk}
-        assert found(selectors.ClaimFilters(tenant="harbor")) == {by_customer.pk, by_known.pk}
+        assert found() == {by_customer.pk, by_name.pk, by_known.pk, by_held.pk}
+        assert found(selectors.ClaimFilters(tenant="harbor")) == {
+            by_customer.pk,
+            by_known.pk,
+            by_held.pk,
+        }
 
     common(hidden)
     grant_relationship(partner.partner_membership.organisation, harbor)

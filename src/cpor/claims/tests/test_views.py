@@ -437,6 +437,34 @@ def test_list_says_more_than_and_counts_exactly_on_demand(signed_in, partner, mo
     assert "5 claims" in body and "More than" not in body
 
 
+def test_a_search_counts_no_further_than_one_page(signed_in, partner, monkeypatch):
+    """A search's first page says "more than" from its own rows, without counting; a
+    later page counts up to one page; the exact count is there on demand."""
+    monkeypatch.setattr(views.lists, "PAGE_SIZE", 2)
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_LIMIT", 2)
+    tenant = customer_tenant()
+    for name in ("Harbor one", "Harbor two", "Harbor three", "Other"):
+        services.claim_create(actor=partner, data=claim_input(partner, tenant, name=name))
+    counted, bounded_count = [], selectors.bounded_count
+
+    def spy(claims, limit):
+        if limit == selectors.SEARCH_COUNT_LIMIT:  # not the action-required badge's
+            counted.append(limit)
+        return bounded_count(claims, limit)
+
+    monkeypatch.setattr(selectors, "bounded_count", spy)
+    first = signed_in.get(reverse("claims:list"), {"q": "harbor"})
+    body = first.content.decode()
+    assert len(first.context["page"].rows) == 2 and counted == []
+    assert "More than 2 claims (2+ pages)." in body
+    after = re.search(r'rel="next" href="([^"]+)"', body).group(1).replace("&amp;", "&")
+    second = signed_in.get(reverse("claims:list") + after)
+    assert len(second.context["page"].rows) == 1 and len(counted) == 1
+    exact = signed_in.get(reverse("claims:list"), {"q": "harbor", "count": "exact"})
+    assert "3 claims" in exact.content.decode()
+    assert "More than" not in exact.content.decode()
+
+
 def test_list_counts_in_portuguese(signed_in, partner, monkeypatch):
     monkeypatch.setattr(views.lists, "PAGE_SIZE", 2)
     monkeypatch.setattr(selectors, "CLAIM_COUNT_LIMIT", 3)

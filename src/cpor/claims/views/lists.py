@@ -132,7 +132,8 @@ def claim_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "count": count,
             "count_more": more,
-            "count_pages": -(-count // PAGE_SIZE),
+            # More than ``count`` claims fill at least one page more than ``count`` does.
+            "count_pages": count // PAGE_SIZE + 1 if more else -(-count // PAGE_SIZE),
             "sort": sort,
             "query": _query_without(request, "cursor", "count"),
             "count_query": _query_without(request, "count"),

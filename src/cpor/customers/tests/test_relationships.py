@@ -151,3 +151,59 @@ def test_an_association_held_or_once_held_is_a_relationship(org):
         actor=org["program_admin"], association=association, reason="test"
     )
     assert related(org)  # held once: still a relationship
+
+
+def test_the_forms_of_the_rule_agree(org):
+    """The relationship rule has three forms, each for the query shape it serves: the
+    ids among given tenants (SQL, every list page), the EXISTS column (a list sorted by
+    customer) and the per-row probe (a search). Over every kind of tenant they agree."""
+    from cpor.claims.models import Claim
+    from cpor.customers.models import Tenant
+    from cpor.testing.factories import active_associations, claim_input, customer_tenant
+
+    partner = org["partner_admin"]
+    organisation_id = partner.partner_membership.organisation_id
+
+    def invited(tenant, **state):
+        invitation, code = relationships.invitation_create(actor=admin_of(tenant))
+        relationships.invitation_accept(actor=partner, code=code)
+        PartnerInvitation.objects.filter(pk=invitation.pk).update(**state)
+
+    def admin_of(tenant):
+        from cpor.consent.models import CustomerAdmin
+        from cpor.testing.factories import UserFactory
+
+        user = UserFactory()
+        CustomerAdmin.objects.create(user=user, tenant=tenant)
+        return user
+
+    tenants = {name: customer_tenant() for name in ("held", "ended", "invited", "revoked")}
+    tenants |= {name: customer_tenant() for name in ("pending", "other", "none")}
+    active_associations(partner, tenants["held"])
+    ended = active_associations(partner, tenants["ended"])
+    claim_services.association_decline(actor=admin_of(tenants["ended"]), association=ended[0])
+    invited(tenants["invited"])
+    invited(tenants["revoked"], revoked_at=timezone.now())
+    relationships.invitation_create(actor=admin_of(tenants["pending"]))  # not accepted
+    active_associations(org["other_admin"], tenants["other"])  # another organisation's
+    expected = {tenants[name].pk for name in ("held", "ended", "invited")}
+    for tenant in tenants.values():  # a claim of the partner's on each, for the probe
+        claim_services.claim_create(actor=partner, data=claim_input(partner, tenant))
+
+    ids = {tenant.pk for tenant in tenants.values()}
+    assert relationships.related_tenant_ids(organisation_id, ids) == expected
+    shown = Tenant.objects.filter(pk__in=ids)
+    assert (
+        set(
+            shown.filter(relationships.related_tenant(organisation_id, tenant="pk")).values_list(
+                "pk", flat=True
+            )
+        )
+        == expected
+    )
+    claims = Claim.objects.filter(tenant_id__in=ids, organisation_id=organisation_id)
+    assert {
+        claim.tenant_id
+        for claim in claims.filter(relationships.related_tenant_probe(organisation_id))
+    } == expected
+    assert relationships.related_tenant_ids(organisation_id, []) == set()

@@ -67,3 +67,12 @@ def grant_relationship(organisation, tenant):
         organisation=organisation,
         accepted_at=now,
     )
+
+
+def tenants_asked(sql: str) -> list[list[int]]:
+    """The tenant ids that each half of ``related_tenant_ids``'s captured SQL names: the
+    array of PostgreSQL (``ANY('{2,3}'::bigint[])``) or the JSON list of SQLite."""
+    import re
+
+    found = re.findall(r"ANY\('\{([\d,]*)\}'|json_each\('\[([\d, ]*)\]'\)", sql)
+    return [[int(i) for i in "".join(ids).replace(" ", "").split(",") if i] for ids in found]

@@ -334,6 +334,9 @@ if _cache_url:
             "LOCATION": _cache_url,
         }
     }
+# With a cache the worker shares, a commit publishes no event wake-up while one is
+# queued (cpor.notifications.consumers): a burst of transitions queues one task.
+CPOR_WAKE_COALESCE = bool(_cache_url)
 
 # --- Single sign-on and the second factor per role (issue 11; accounts/adapters.py) ---
 # Roles that must use a second factor (TOTP or passkey; an IdP asserting MFA counts).

@@ -16,13 +16,23 @@ are serialised by a transaction-scoped advisory lock (SQLite: the write lock).
 
 Wake-ups. ``wake`` runs after every commit that wrote history (``claims.events``): in
 the embedded mode it consumes and delivers in-process; with Celery it publishes one
-task. The periodic ``consume_events`` job sweeps the same cursors, so a lost wake-up
-only delays.
+task, unless one is already queued (below). The periodic ``consume_events`` job sweeps
+the same cursors, so a lost wake-up only delays.
+
+One pending wake-up. A queued wake-up reads every event committed before it starts, so
+a commit that finds one pending need not publish another: a burst of transitions (an
+integrator filing in bulk) queues one task, not one per transition, each of which the
+worker would run to find nothing new. With a shared cache (``CACHE_URL``), the commit
+that publishes marks the wake-up pending (one atomic SET NX, with an expiry); the
+worker's task clears the mark before it reads the history. A commit that found the mark
+came before the clearing, so the task reads its events. Without a shared cache, each
+commit publishes, as a per-process cache cannot see the worker clear it.
 """
 
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
@@ -187,13 +197,46 @@ def skip_to_head() -> None:
     transaction.on_commit(wake)
 
 
+# The mark of a queued wake-up. Its expiry bounds how long a wake-up lost after the
+# mark was set (a broker that dropped the queue) holds the next ones back.
+WAKE_PENDING_KEY = "cpor:events:wake-pending"
+WAKE_PENDING_SECONDS = 30
+
+
+def _wake_pending_mark() -> bool:
+    """Mark a wake-up pending: False if one already was (nothing to publish)."""
+    if not settings.CPOR_WAKE_COALESCE:
+        return True
+    try:
+        return cache.add(WAKE_PENDING_KEY, 1, timeout=WAKE_PENDING_SECONDS)
+    except Exception:  # an unreachable cache costs a publish, never a wake-up
+        logger.warning("the wake-up mark could not be set; publishing", exc_info=True)
+        return True
+
+
+def wake_pending_clear() -> None:
+    """The worker takes the pending wake-up: later commits publish their own."""
+    if settings.CPOR_WAKE_COALESCE:
+        try:
+            cache.delete(WAKE_PENDING_KEY)
+        except Exception:  # the mark expires; the sweep covers the meantime
+            logger.warning("the wake-up mark could not be cleared", exc_info=True)
+
+
 def wake() -> None:
-    """After a commit that wrote history: consume now (embedded) or ask a worker to."""
+    """After a commit that wrote history: consume now (embedded) or ask a worker to,
+    unless a wake-up is already queued."""
     mode = settings.CPOR_BACKGROUND
     if mode == "celery":
         from cpor.notifications.tasks import events_consume_task
 
-        events_consume_task.delay()
+        if not _wake_pending_mark():
+            return
+        try:
+            events_consume_task.delay()
+        except Exception:
+            wake_pending_clear()  # nothing is queued: the next commit publishes
+            raise
     elif mode == "inline":
         from cpor.notifications.delivery import outbox_deliver_messages
 

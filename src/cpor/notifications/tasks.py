@@ -19,7 +19,10 @@ HELD_BACK_TRIES = 60
 
 @shared_task(name="cpor.events_consume", ignore_result=True)
 def events_consume_task(tries: int = 0) -> int:
-    """Published once per committed transition: derive its messages, then send them."""
+    """Published after a commit that wrote history, unless a wake-up was already queued:
+    derive the messages of every event committed since, then send them."""
+    if tries == 0:
+        consumers.wake_pending_clear()  # before reading: later commits wake again
     sent = delivery.outbox_deliver_messages(ids=consumers.consume_all())
     if tries < HELD_BACK_TRIES and consumers.held_back():
         events_consume_task.apply_async((tries + 1,), countdown=HELD_BACK_COUNTDOWN)

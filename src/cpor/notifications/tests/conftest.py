@@ -1,1 +1,36 @@
+import os
+
+import pytest
+import redis
+
 from cpor.notifications.tests.smtp import smtp_server  # noqa: F401 (fixture)
+
+SHARED_CACHE = "redis://127.0.0.1:6379/14"
+
+
+def require_redis(url: str) -> None:
+    """Skip when Redis on 127.0.0.1:6379 is unreachable, except in CI (CI=true)."""
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.RedisError:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
+        pytest.skip("Redis on 127.0.0.1:6379 is not running")
+
+
+@pytest.fixture
+def shared_cache(settings):
+    """The cache in Redis, as web processes and workers share it with CACHE_URL (the
+    pending event wake-up is marked there), emptied before and after."""
+    require_redis(SHARED_CACHE)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": SHARED_CACHE,
+        }
+    }
+    settings.CPOR_WAKE_COALESCE = True
+    store = redis.Redis.from_url(SHARED_CACHE)
+    store.flushdb()
+    yield
+    store.flushdb()

@@ -103,3 +103,32 @@ def test_a_committed_transition_reaches_everyone_through_a_worker(
     subjects = {str(m["Subject"]) for m in received}
     assert f"Claim submitted: {claim.name}" in subjects
     assert any(claim.organisation.name in s for s in subjects)  # the customer's request
+
+
+@needs_a_database_server
+@pytest.mark.usefixtures("seeded_catalog")
+def test_a_burst_of_transitions_reaches_everyone_with_one_pending_wake_up(
+    smtp_server, celery_worker_on_redis, shared_cache
+):
+    """With the cache shared with the worker, commits find a wake-up pending and publish
+    nothing, yet the worker's runs read every event: each e-mail arrives once."""
+    from cpor.claims.models import ClaimEvent
+    from cpor.notifications.models import EventCursor
+    from cpor.testing.factories import customer_tenant, partner_user, submitted_claim
+
+    partner = partner_user()
+    claims = [submitted_claim(partner, customer_tenant()) for _ in range(6)]
+    last = ClaimEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    deadline = time.monotonic() + 30
+    while (
+        not EventCursor.objects.filter(consumer="email", event_id__gte=last).exists()
+        or OutboxMessage.objects.exclude(status=MessageStatus.SENT).exists()
+    ):
+        assert time.monotonic() < deadline, "the worker left events unread or messages unsent"
+        time.sleep(0.05)
+    expected = OutboxMessage.objects.count()
+    received = smtp_server.wait_for(expected)
+    assert len(received) == expected
+    subjects = [str(m["Subject"]) for m in received]
+    for claim in claims:
+        assert subjects.count(f"Claim submitted: {claim.name}") == 1

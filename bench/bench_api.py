@@ -5,9 +5,10 @@ claims to seed for the listing, defaults to 1,000,000; ``--budget S`` stops seed
 about S seconds, default 300; ``--rounds R``, default 3). It drops and recreates a
 database called ``cpor_bench_api`` on that server, seeds the demo and up to N generated
 claims with ``seed_demo``'s bulk generator, starts gunicorn (2 workers x 8 threads) on
-127.0.0.1 as a production web process (``CELERY_BROKER_URL`` names Redis database 13, no
-worker runs: whatever is handed to background work stays queued there and is emptied at
-the end), and measures, interleaved round by round:
+127.0.0.1 as a production web process (``harness.PRODUCTION_SERVICES``: a Redis broker
+where no worker runs, so whatever is handed to background work stays queued there and is
+emptied at the end, and the shared cache, CACHE_URL), and measures, interleaved round
+by round:
 
 1. **create + PoE + submit**, 16 concurrent clients (threads with keep-alive
    ``http.client`` connections, an API token each), every claim on a tenant of its own:
@@ -55,7 +56,6 @@ CLAIMS_PER_CLIENT = 6
 LIST_RUNS = 9
 # Requests per listing sample: /proc counts CPU in 10 ms ticks, too coarse for one request.
 PER_SAMPLE = 10
-BROKER = "redis://127.0.0.1:6379/13"
 PDF = b"%PDF-1.7\nStatement of work signed by the customer\n%%EOF\n"
 SQL_MEDIA = ROOT / "var" / "bench_api" / "sql_poe"
 
@@ -75,7 +75,7 @@ def server_env(url: str) -> dict[str, str]:
         # hour per organisation) would refuse the batch, as they should a person.
         "TENANT_LOOKUP_LIMIT_PER_USER": "1000000",
         "TENANT_LOOKUP_LIMIT_PER_ORGANISATION": "1000000",
-        "CELERY_BROKER_URL": BROKER,
+        **harness.PRODUCTION_SERVICES,
         "DEBUG": "0",
     }
 
@@ -689,9 +689,7 @@ def main() -> None:
         monitor.close()
         server.terminate()
         server.wait(timeout=30)
-        import redis
-
-        redis.Redis.from_url(BROKER).flushdb()
+        harness.clear_production_services()
 
     def rate_and_cpu(side: str) -> tuple[float, float, float]:
         rates = [done / usage.wall for usage, done in samples[side]]

@@ -12,9 +12,9 @@ that group's ``now`` (or ``today``), alternately (A B A B), so both act on ident
 rows:
 
 - CPOR: the job as ``manage.py run_periodic`` runs it, batches of its default size, one
-  transaction each; run as a Celery worker would (``CELERY_BROKER_URL`` names Redis
-  database 14 with no worker), so the consumers' wake-up after each commit is queued,
-  not run in-process.
+  transaction each; run as a Celery worker would (``harness.PRODUCTION_SERVICES``: a
+  Redis broker with no worker, and the shared cache), so the consumers' wake-up after
+  each commit is queued, not run in-process.
 - Baseline: one statement on its own connection, a data-modifying CTE (``UPDATE …
   RETURNING`` then ``INSERT … SELECT`` of the same history events, messages built in
   SQL), in one transaction, no batches.
@@ -34,7 +34,6 @@ import harness
 import psycopg
 
 DB_NAME = "cpor_bench_jobs"
-BROKER = "redis://127.0.0.1:6379/14"
 DAYS_90 = datetime.timedelta(days=90)
 EVENT_COLUMNS = (
     "claim_id, association_id, action, from_status, to_status, reason_code, message, "
@@ -501,14 +500,13 @@ def main() -> None:
 
     url = harness.bench_url(DB_NAME)
     harness.recreate_database(url)
-    harness.setup_django(url, env={"CELERY_BROKER_URL": BROKER})
-    import redis
+    harness.setup_django(url, env=harness.PRODUCTION_SERVICES)
     from django.conf import settings
     from django.db import connection
 
     from cpor.claims.services import jobs as jobs_module
 
-    redis.Redis.from_url(BROKER).flushdb()
+    harness.clear_production_services()
     seeder = Seeder()
     prepared = settings.DATABASES["default"].get("OPTIONS", {}).get("server_side_binding")
     rows = []

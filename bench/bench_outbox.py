@@ -11,9 +11,10 @@ bench/results/outbox.json; bench/report.py builds docs/performance.md from them.
   doing the same (``UPDATE … RETURNING`` the due associations, ``INSERT … SELECT`` their
   history events). The associations are seeded in groups due one minute apart; each
   side takes the next group by passing that group's ``now``, alternately (A B A B), so
-  both act on identical rows. The job runs as a Celery worker would: ``CELERY_BROKER_URL``
-  names Redis database 13 with no worker, so whatever it hands on after commit (the
-  event consumers' wake-up) is queued there, not run in-process.
+  both act on identical rows. The job runs as a Celery worker would
+  (``harness.PRODUCTION_SERVICES``: a Redis broker with no worker, and the shared cache),
+  so whatever it hands on after commit (the event consumers' wake-up) is queued there,
+  not run in-process.
 - Outbox delivery: M rendered e-mails queued with ``queue_email``, delivered by
   ``outbox_deliver_due`` into an aiosmtpd server in a child process; beside them the
   same MIME messages sent with smtplib on one connection, with no database. Rounds
@@ -38,7 +39,6 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "cpor_bench_e_outbox"
-BROKER = "redis://127.0.0.1:6379/13"
 SINK = "aiosmtpd.handlers.Sink"
 
 ACTIVATE = """
@@ -319,8 +319,7 @@ def main() -> None:
     url = harness.bench_url(DB_NAME)
     print(f"Recreating {DB_NAME} and migrating…", flush=True)
     harness.recreate_database(url)
-    harness.setup_django(url, env={"CELERY_BROKER_URL": BROKER})
-    import redis
+    harness.setup_django(url, env=harness.PRODUCTION_SERVICES)
     from django.conf import settings
 
     background = settings.CPOR_BACKGROUND
@@ -368,7 +367,7 @@ def main() -> None:
             )
         )
     finally:
-        redis.Redis.from_url(BROKER).flushdb()
+        harness.clear_production_services()
     path = harness.record_results("outbox", rows, note=f"bench/bench_outbox.py, {DB_NAME}")
     print(f"Wrote {path.relative_to(ROOT)}")
 

@@ -34,14 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "cpor_bench_review"
 CHUNK = 100_000
 PER_SAMPLE = 5  # pages per timed sample: CPU in /proc moves in 10 ms ticks
-BROKER = "redis://127.0.0.1:6379/13"
 QUEUE = "('submitted', 'in_review', 'disputed')"
 
 
 def setup_django(url: str) -> None:
     # As a production web process: Celery broker set, no worker, nothing in-process.
     harness.setup_django(
-        url, env={"ALLOWED_HOSTS": "testserver,localhost", "CELERY_BROKER_URL": BROKER}
+        url, env={"ALLOWED_HOSTS": "testserver,localhost", **harness.PRODUCTION_SERVICES}
     )
     from django.conf import settings
 
@@ -331,13 +330,12 @@ def main() -> None:
 
     if args.no_approvals:
         return
-    import redis
 
     print(f"Approvals: {args.approval_rounds} batches of {args.batch} per side…", flush=True)
     try:
         cpor, sql = measure_approvals(url, client, rounds=args.approval_rounds, batch=args.batch)
     finally:
-        redis.Redis.from_url(BROKER).flushdb()
+        harness.clear_production_services()
     show("approval posted to the review page", cpor, sql)
     approval = harness.row(
         "approval_review_post",
@@ -346,7 +344,8 @@ def main() -> None:
         note=f"POST /review/claims/<id>/approve/ (session, claim, form, claim_approve, "
         f"redirect) of submitted one-line claims, {size}, beside bench/run.py's best SQL "
         f"for one approval; interleaved batches of {args.batch}, median of "
-        f"{args.approval_rounds}, per approval. Celery broker set, no worker.",
+        f"{args.approval_rounds}, per approval. Celery broker and shared cache (CACHE_URL) "
+        "set, no worker.",
     )
     approval["cpor_ms"], approval["baseline_ms"] = approval["cpor"], approval["baseline"]
     path = harness.record_results("review", [approval], note="bench/bench_review.py")

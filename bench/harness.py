@@ -42,6 +42,22 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+# A benchmark runs CPOR as production runs it: a Celery broker (what a transition hands
+# to background work is queued there; no worker runs unless the script starts one) and
+# the cache every process shares (CACHE_URL: rate limits, the pending event wake-up).
+# Redis databases of their own, emptied by ``clear_production_services``.
+BROKER = "redis://127.0.0.1:6379/13"
+CACHE = "redis://127.0.0.1:6379/12"
+PRODUCTION_SERVICES = {"CELERY_BROKER_URL": BROKER, "CACHE_URL": CACHE}
+
+
+def clear_production_services() -> None:
+    import redis
+
+    for url in (BROKER, CACHE):
+        redis.Redis.from_url(url).flushdb()
+
+
 def setup_django(url: str, *, var_dir: Path | None = None, env: dict | None = None) -> None:
     """Point Django at ``url``, set it up and migrate."""
     os.environ["DATABASE_URL"] = url

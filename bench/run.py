@@ -16,9 +16,10 @@ writes them to bench/results/approvals.json; bench/report.py builds docs/perform
   of the batches' per-approval time and CPU (this process, and the PostgreSQL backend
   serving the side's connection, from /proc).
 
-The service runs as a production web process would: ``CELERY_BROKER_URL`` names Redis
-database 13 and no worker runs, so whatever the transition hands to background work
-after commit is queued there (emptied at the end), never delivered in-process.
+The service runs as a production web process would (``harness.PRODUCTION_SERVICES``: a
+Redis broker where no worker runs, and the shared cache, CACHE_URL), so whatever the
+transition hands to background work after commit is queued there (emptied at the end),
+never delivered in-process.
 """
 
 import argparse
@@ -32,7 +33,6 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "cpor_bench_e_run"
 SEED_CLAIMS = 100_000
-BROKER = "redis://127.0.0.1:6379/13"
 AWAITING_DECISION = ("submitted", "in_review", "disputed")
 
 
@@ -368,7 +368,7 @@ def main() -> None:
     url = harness.bench_url(DB_NAME)
     print(f"Recreating {DB_NAME} and migrating…", flush=True)
     harness.recreate_database(url)
-    harness.setup_django(url, env={"CELERY_BROKER_URL": BROKER})
+    harness.setup_django(url, env=harness.PRODUCTION_SERVICES)
     from django.conf import settings
 
     background = settings.CPOR_BACKGROUND
@@ -390,13 +390,11 @@ def main() -> None:
                 "per table; one run each, whole run in ms.",
             )
         )
-    import redis
-
     print(f"(b) approvals: {args.rounds} batches of {args.batch} per side…", flush=True)
     try:
         cpor, sql = measure_approvals(url, rounds=args.rounds, batch=args.batch)
     finally:
-        redis.Redis.from_url(BROKER).flushdb()
+        harness.clear_production_services()
     show("approval (per claim)", cpor, sql)
     seeded = "" if args.no_seed else f" at {SEED_CLAIMS:,} seeded claims"
     rows.append(
@@ -409,7 +407,8 @@ def main() -> None:
             "and checks state, pending lines and held units; one statement of CTEs writes "
             "lines, claim, association and event); interleaved batches of "
             f"{args.batch}, median of {args.rounds}, per approval. Production web process: "
-            f"Celery broker set, no worker (CPOR_BACKGROUND={background}).",
+            "Celery broker and shared cache (CACHE_URL) set, no worker "
+            f"(CPOR_BACKGROUND={background}).",
         )
     )
     path = harness.record_results(

@@ -150,6 +150,9 @@ def test_search_finds_claims_by_claim_name_and_customer_name(partner, monkeypatc
 
     def shown():
         assert found() == {by_customer.pk, by_name.pk, by_known.pk, by_held.pk}
+        # LIKE's wildcards are searched for as characters: no name holds them.
+        for wildcard in ("%", "_", "Harbor%Foods"):
+            assert found(selectors.ClaimFilters(text=wildcard)) == set(), wildcard
         assert found(selectors.ClaimFilters(tenant="harbor")) == {
             by_customer.pk,
             by_known.pk,

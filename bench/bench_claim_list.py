@@ -9,6 +9,12 @@ recreates a database called ``cpor_bench_claim_list`` on that server, seeds the 
 generated claims with ``seed_demo``'s bulk generator (COPY), then renders /claims/
 through Django's test client as a partner admin of the largest demo organisation.
 
+Growth (10x the data): a copy of the database at the small size is kept
+(``cpor_bench_claim_list_small``); the first and the deep page at the large size then
+alternate with the same pages at the small size, A B A B, each sample after a reconnect
+to its database and a few warm pages, so that both sizes see the same load. ``--reuse``
+measures it again when the copy exists.
+
 Each case (first page, a deep page reached by cursor, a status filter, the sort by name,
 a common and a rare search term) alternates with its baseline, A B A B, and keeps the
 medians of time and of CPU per page (this process, and the PostgreSQL backend serving
@@ -34,6 +40,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "cpor_bench_claim_list"
+SMALL_DB_NAME = "cpor_bench_claim_list_small"  # a copy at the small size, for 10x
 CHUNK = 100_000
 PAGE = 50
 DEEP_PAGE = 5_000  # the deep page the issue measured, reached by cursor
@@ -227,8 +234,10 @@ def measure_case(case: dict, client, sql_conn, rounds: int) -> tuple[harness.Usa
     return harness.median_usage(a).per(PER_SAMPLE), harness.median_usage(b).per(PER_SAMPLE)
 
 
-def measure_size(url: str, rounds: int) -> dict:
-    """Every case at the database's current size: {key: (label, cpor, sql)}."""
+def partner_client():
+    """A test client signed in as a partner admin of the organisation with the most
+    claims, on the database Django is connected to; that organisation's id, its number
+    of claims, and a rare search term (its newest claim's customer)."""
     from django.db.models import Count
     from django.test import Client
 
@@ -252,13 +261,105 @@ def measure_size(url: str, rounds: int) -> dict:
     )
     client = Client()
     client.force_login(harness.with_second_factor(user))
-    found = {"claims": Claim.objects.count(), "listed": by_organisation["n"]}
+    return client, organisation_id, by_organisation["n"], rare_term
+
+
+def measure_size(url: str, rounds: int) -> dict:
+    """Every case at the database's current size: {key: (label, cpor, sql)}."""
+    from cpor.claims.models import Claim
+
+    client, organisation_id, listed, rare_term = partner_client()
+    found = {"claims": Claim.objects.count(), "listed": listed}
     with psycopg.connect(url, autocommit=True) as sql_conn:
-        for case in cases(organisation_id, by_organisation["n"], rare_term):
+        for case in cases(organisation_id, listed, rare_term):
             cpor, sql = measure_case(case, client, sql_conn, rounds)
             found[case["key"]] = (case["label"], cpor, sql)
             show(case["label"], cpor, sql)
     return found
+
+
+# Pages rendered after each switch of database, before a sample: the statements psycopg
+# prepares after five runs are prepared again on the new connection.
+WARM_PAGES = 6
+
+
+def use_database(url: str) -> None:
+    """Point Django's connection at ``url``'s database (reconnecting)."""
+    from django.db import connection
+
+    connection.close()
+    connection.settings_dict["NAME"] = _name(url)
+
+
+def measure_tenfold(url: str, small_url: str, rounds: int) -> dict:
+    """The first and the deep page at the large size beside the same pages at the small
+    size, interleaved (A B A B) so that both see the same load: one database, then the
+    other, each sample after a reconnect and ``WARM_PAGES`` pages. {key: (label, large,
+    small)}, and each size's number of claims."""
+    from django.db import connection
+
+    from cpor.claims.models import Claim
+
+    sides = {}
+    for name, db_url in (("large", url), ("small", small_url)):
+        use_database(db_url)
+        client, organisation_id, listed, rare_term = partner_client()
+        by_key = {case["key"]: case for case in cases(organisation_id, listed, rare_term)}
+        sides[name] = (db_url, client, by_key, Claim.objects.count())
+
+    def side(name: str, key: str):
+        db_url, client, by_key, _count = sides[name]
+
+        def page():
+            response = client.get("/claims/", by_key[key]["query"])
+            assert response.status_code == 200, response.status_code
+
+        def pages():
+            for _ in range(PER_SAMPLE):
+                page()
+
+        def sample() -> harness.Usage:
+            use_database(db_url)
+            for _ in range(WARM_PAGES):
+                page()
+            return harness.timed(pages, pg_pids=[harness.backend_pid(connection)])()
+
+        return sample
+
+    found = {"claims": sides["large"][3], "small_claims": sides["small"][3]}
+    for key in ("first", "deep"):
+        large, small = harness.interleave(side("large", key), side("small", key), rounds)
+        label = f"{sides['large'][2][key]['label']} beside {sides['small'][2][key]['label']}"
+        found[key] = (
+            label,
+            harness.median_usage(large).per(PER_SAMPLE),
+            harness.median_usage(small).per(PER_SAMPLE),
+        )
+        show(f"10x: {label}", *found[key][1:])
+    use_database(url)
+    return found
+
+
+def _name(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path.lstrip("/")
+
+
+def copy_database(url: str, copy_url: str) -> None:
+    """``copy_url``'s database, made anew as a copy of ``url``'s."""
+    from django.db import connections
+
+    connections.close_all()  # a template database must have no session
+    with psycopg.connect(harness.bench_url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{_name(copy_url)}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{_name(copy_url)}" TEMPLATE "{_name(url)}"')
+
+
+def database_exists(url: str) -> bool:
+    with psycopg.connect(harness.bench_url("postgres"), autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [_name(url)])
+        return found.fetchone() is not None
 
 
 def show(label: str, cpor: harness.Usage, sql: harness.Usage) -> None:
@@ -278,7 +379,7 @@ def _measured(size: dict) -> list[tuple[str, tuple]]:
     return [(key, value) for key, value in size.items() if isinstance(value, tuple)]
 
 
-def result_rows(large: dict, small: dict | None, rounds: int) -> list[dict]:
+def result_rows(large: dict, small: dict | None, tenfold: dict | None, rounds: int) -> list[dict]:
     size = f"{large['claims']:,} claims, {large['listed']:,} in the organisation"
     how = (
         f"/claims/ through Django's test client beside one psycopg statement returning the "
@@ -290,20 +391,22 @@ def result_rows(large: dict, small: dict | None, rounds: int) -> list[dict]:
         named = {} if key in PATHS else {"label": f"web claim list, {label}"}
         path = PATHS.get(key, f"web_list_{key}")
         rows.append(harness.row(path, cpor, sql, note=f"{label}; {size}; {how}.", **named))
-    if small:
+    if tenfold:
         for key in ("first", "deep"):
-            label, cpor, _sql = large[key]
-            _label, before, _ = small[key]
+            label, cpor, before = tenfold[key]
             rows.append(
                 harness.row(
                     "web_list_10x" if key == "first" else "web_list_10x_deep",
                     cpor,
                     before,
-                    note=f"{label}: the page at {large['claims']:,} claims beside the same "
-                    f"page at {small['claims']:,} (both CPOR); {how}.",
+                    note=f"{label}: the page at {tenfold['claims']:,} claims beside the same "
+                    f"page at {tenfold['small_claims']:,} (both CPOR, two databases, "
+                    f"interleaved samples of {PER_SAMPLE} pages after a reconnect and "
+                    f"{WARM_PAGES} warm pages, median of {rounds}).",
                     **({} if key == "first" else {"label": "web claim list, 10x, deep page"}),
                 )
             )
+    if small:
         for key, (label, cpor, sql) in _measured(small):
             rows.append(
                 harness.row(
@@ -342,6 +445,7 @@ def main() -> None:
     args = parser.parse_args()
 
     url = harness.bench_url(DB_NAME)
+    small_url = harness.bench_url(SMALL_DB_NAME)
     if not args.reuse:
         harness.recreate_database(url)
     setup_django(url)
@@ -355,11 +459,16 @@ def main() -> None:
             demo_seeded = True
             print(f"Measuring at {args.small:,} claims…", flush=True)
             small = measure_size(url, args.rounds)
+            copy_database(url, small_url)  # kept for the interleaved 10x measurement
         print(f"Seeding up to {args.claims:,} claims…", flush=True)
         seeded.append(seed_to(url, args.claims, demo_seeded=demo_seeded))
     print("Measuring the large size…", flush=True)
     large = measure_size(url, args.rounds)
-    rows = result_rows(large, small, args.rounds)
+    tenfold = None
+    if small or (args.reuse and database_exists(small_url)):
+        print("Measuring 10x the data, interleaved with the small size…", flush=True)
+        tenfold = measure_tenfold(url, small_url, args.rounds)
+    rows = result_rows(large, small, tenfold, args.rounds)
     seeding = " + ".join(f"{s:.0f} s" for s in seeded) or "an earlier run"
     path = record(
         rows,

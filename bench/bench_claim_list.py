@@ -329,7 +329,8 @@ def measure_tenfold(url: str, small_url: str, rounds: int) -> dict:
     found = {"claims": sides["large"][3], "small_claims": sides["small"][3]}
     for key in ("first", "deep"):
         large, small = harness.interleave(side("large", key), side("small", key), rounds)
-        label = f"{sides['large'][2][key]['label']} beside {sides['small'][2][key]['label']}"
+        labels = sides["large"][2][key]["label"], sides["small"][2][key]["label"]
+        label = labels[0] if labels[0] == labels[1] else " beside ".join(labels)
         found[key] = (
             label,
             harness.median_usage(large).per(PER_SAMPLE),

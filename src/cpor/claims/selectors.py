@@ -193,11 +193,10 @@ def _tenant_names_matching(text: str, actor: User | None) -> Q:
     # A common term: each claim the scan reaches is tested, its customer's name and then
     # the relationship, each by an index probe, so that a page or a bounded count tests
     # only the rows it reads. At a million claims, "Harbor" (7,800 customers) costs 5 ms
-    # a page instead of 17 ms for finding the related customers first, and the bounded
-    # count 11 ms instead of 17; a join of the customers would have the count hash all
-    # 125,000 of them (37 ms). A term that matches few of the partner's claims makes
-    # the scan long and each row cost an index probe: the trade-off is in
-    # docs/performance.md.
+    # a page instead of 17 ms for finding the related customers first; a join of the
+    # customers would have a count hash all 125,000 of them (37 ms). A term that matches
+    # few of the partner's claims makes the scan long, each row an index probe: the
+    # trade-off is in docs/architecture.md (Lists).
     name = Subquery(Tenant.objects.filter(pk=OuterRef("tenant_id")).values("name"))
     return Q(IContains(name, text)) & related_tenant_probe(membership.organisation_id)
 

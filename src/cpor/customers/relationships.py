@@ -216,7 +216,7 @@ def related_tenant(organisation_id: int, *, tenant: str = "tenant_id") -> Q:
     )
 
 
-def related_tenant_probe(organisation_id: int, *, tenant: str = "tenant_id") -> Q:
+def related_tenant_probe(organisation_id: int) -> Q:
     """The relationship rule (``related_tenant``) as a test that PostgreSQL makes row by
     row, one or two index probes for each row that reaches it: for a scan that stops
     early (a page, a bounded count) and tests only rows another condition let through,
@@ -224,13 +224,12 @@ def related_tenant_probe(organisation_id: int, *, tenant: str = "tenant_id") -> 
     ``related_tenant`` would be planned as a hash of every association of the
     organisation, or the customers named, built before the scan (at a million claims,
     14 ms for the 7,800 customers named "Harbor", twice per search page)."""
-    held = _held(organisation_id).filter(tenant_id=OuterRef(tenant)).order_by().values("pk")[:1]
-    invited = (
-        _invited(organisation_id).filter(tenant_id=OuterRef(tenant)).order_by().values("pk")[:1]
-    )
+    held = _held(organisation_id).filter(tenant_id=OuterRef("tenant_id"))
+    invited = _invited(organisation_id).filter(tenant_id=OuterRef("tenant_id"))
     # Scalar subqueries, which PostgreSQL never hashes; COALESCE asks the invitations
     # only of a tenant without an association.
-    return Q(IsNull(Coalesce(Subquery(held), Subquery(invited)), False))
+    first = [Subquery(rows.order_by().values("pk")[:1]) for rows in (held, invited)]
+    return Q(IsNull(Coalesce(*first), False))
 
 
 # ``related_tenant_ids`` in SQL: the two halves of the rule under a UNION, the tenants

@@ -1,9 +1,25 @@
-"""Point the project's Celery app at a test broker for one test, and back."""
+"""Point the project's Celery app at a test broker for one test, and back; require the
+Redis the tests use as broker and cache."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
+import redis
+
 from cpor.celery import app
+
+
+def require_redis(url: str) -> None:
+    """Skip the test when Redis on 127.0.0.1:6379 is unreachable, except in CI (CI=true),
+    where it must run."""
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.RedisError:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
+        pytest.skip("Redis on 127.0.0.1:6379 is not running")
 
 
 def _drop_connections() -> None:

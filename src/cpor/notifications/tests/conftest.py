@@ -1,21 +1,10 @@
-import os
-
 import pytest
 import redis
 
 from cpor.notifications.tests.smtp import smtp_server  # noqa: F401 (fixture)
+from cpor.testing.broker import require_redis
 
 SHARED_CACHE = "redis://127.0.0.1:6379/14"
-
-
-def require_redis(url: str) -> None:
-    """Skip when Redis on 127.0.0.1:6379 is unreachable, except in CI (CI=true)."""
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.exceptions.RedisError:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
-        pytest.skip("Redis on 127.0.0.1:6379 is not running")
 
 
 @pytest.fixture

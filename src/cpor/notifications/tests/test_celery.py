@@ -3,7 +3,6 @@
 Skipped when Redis is unreachable, except in CI (CI=true), where it must run."""
 
 import logging
-import os
 import time
 
 import pytest
@@ -13,24 +12,14 @@ from django.db import connection
 from cpor.celery import app
 from cpor.notifications.models import MessageStatus, OutboxMessage
 from cpor.notifications.services import queue_email
-from cpor.testing.broker import publishing_to
+from cpor.testing.broker import publishing_to, require_redis
 
 BROKER = "redis://127.0.0.1:6379/15"
 
 
-def redis_reachable() -> bool:
-    try:
-        return bool(redis.Redis.from_url(BROKER, socket_connect_timeout=1).ping())
-    except redis.exceptions.RedisError:
-        return False
-
-
 @pytest.fixture
 def celery_worker_on_redis(settings, monkeypatch):
-    if not redis_reachable():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
-        pytest.skip("Redis on 127.0.0.1:6379 is not running")
+    require_redis(BROKER)
     from celery.contrib.testing.worker import start_worker
 
     settings.CPOR_BACKGROUND = "celery"

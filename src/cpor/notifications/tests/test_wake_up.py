@@ -12,8 +12,7 @@ from django.core.cache import cache
 from cpor.claims.models import ClaimEvent
 from cpor.notifications import consumers, tasks
 from cpor.notifications.models import EventCursor
-from cpor.notifications.tests.conftest import require_redis
-from cpor.testing.broker import publishing_to
+from cpor.testing.broker import publishing_to, require_redis
 from cpor.testing.factories import customer_tenant, partner_user, submitted_claim
 
 BROKER = "redis://127.0.0.1:6379/15"

@@ -16,7 +16,7 @@ from django.db import connection
 from django.urls import reverse
 
 from cpor.ops.logs import logging_config
-from cpor.testing.broker import publishing_to
+from cpor.testing.broker import publishing_to, require_redis
 from cpor.testing.factories import add_poe, claim_input, customer_tenant, partner_user
 
 SRC = Path(__file__).resolve().parents[3]
@@ -66,22 +66,12 @@ def test_a_request_without_an_id_gets_a_fresh_one_each(client, tmp_path):
     assert len(ids) == 2
 
 
-def redis_reachable() -> bool:
-    try:
-        return bool(redis.Redis.from_url(BROKER, socket_connect_timeout=1).ping())
-    except redis.exceptions.RedisError:
-        return False
-
-
 @pytest.fixture
 def production_worker(seeded_catalog, settings, tmp_path):
     """A real Celery worker process in production mode on Redis, logging JSON to a file."""
     if connection.vendor != "postgresql":
         pytest.skip("a worker process beside the test needs a database server (PostgreSQL)")
-    if not redis_reachable():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
-        pytest.skip("Redis on 127.0.0.1:6379 is not running")
+    require_redis(BROKER)
 
     redis.Redis.from_url(BROKER).flushdb()
     db = connection.settings_dict

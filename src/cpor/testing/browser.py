@@ -88,10 +88,16 @@ def current_totp_code(user) -> str:
     ``TOTP_MARGIN_SECONDS`` of its period left to type it in."""
     from allauth.mfa.adapter import get_adapter
     from allauth.mfa.models import Authenticator
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
     authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
-    secret = get_adapter().decrypt(authenticator.data["secret"])
+    return totp_code(get_adapter().decrypt(authenticator.data["secret"]))
+
+
+def totp_code(secret: str) -> str:
+    """The code of the TOTP ``secret`` now, with at least ``TOTP_MARGIN_SECONDS`` of its
+    period left to type it in."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
     left = 30 - time.time() % 30
     if left < TOTP_MARGIN_SECONDS:
         time.sleep(left + 0.05)

@@ -302,22 +302,18 @@ def test_operator_staff_restricted_to_the_operators_idp(sso, live_server, settin
 
 def _activate_totp(live_server, browser: requests.Session) -> requests.Response:
     """Open the TOTP enrolment page and confirm it with the code of the secret shown."""
-    from allauth.mfa.totp.internal.auth import (
-        SECRET_SESSION_KEY,
-        format_hotp_value,
-        hotp_value,
-        yield_hotp_counters_from_time,
-    )
+    from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
+
+    from cpor.testing.browser import totp_code
 
     url = f"{live_server.url}{reverse('mfa_activate_totp')}"
     page = browser.get(url)
     if page.status_code != 200 or page.url != url:
         return page
     secret = SessionStore(browser.cookies["sessionid"])[SECRET_SESSION_KEY]
-    code = format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
     return browser.post(
-        url, data={"code": code, "csrfmiddlewaretoken": browser.cookies["csrftoken"]}
+        url, data={"code": totp_code(secret), "csrfmiddlewaretoken": browser.cookies["csrftoken"]}
     )
 
 

@@ -146,14 +146,12 @@ def _enrol_if_required(email: str) -> None:
 
 
 def _totp_code(email: str) -> str:
-    """The code the demo user's authenticator app shows now."""
-    from allauth.mfa.adapter import get_adapter
-    from allauth.mfa.models import Authenticator
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+    """The code the demo user's authenticator app shows now, with time left to type it
+    (``current_totp_code``: a code typed at the end of its period is refused)."""
+    from cpor.accounts.models import User
+    from cpor.testing.browser import current_totp_code
 
-    authenticator = Authenticator.objects.get(user__email=email, type=Authenticator.Type.TOTP)
-    secret = get_adapter().decrypt(authenticator.data["secret"])
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    return current_totp_code(User.objects.get(email=email))
 
 
 def test_every_page_passes_the_audit(browser, live_server, seeded_catalog, capsys):

@@ -151,6 +151,16 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # The rows of the long lists (claim list, review queue): Jinja2 renders a page's 50
+        # rows in a quarter of the time Django's engine takes (a variable costs ~4 µs
+        # there). Only rows, pre-labelled in the view, rendered by {% jinja_rows %}.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "rows",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "cpor.web.jinja2.environment"},
+    },
 ]
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -385,6 +385,23 @@ def test_list_runs_a_fixed_number_of_queries(
     assert len(response.context["page"].rows) == 2
 
 
+def test_list_rows_print_what_people_typed_as_text(signed_in, partner, tenant):
+    # The rows are rendered by Jinja2 (claims/jinja2/): it must escape as Django does.
+    tenant.name = 'Contoso <b>"Bold"</b>'
+    tenant.save()
+    grant_relationship(partner.partner_membership.organisation, tenant)
+    services.claim_create(
+        actor=partner,
+        data=claim_input(partner, tenant, name="<img src=x onerror=alert(1)> & Co"),
+    )
+
+    body = signed_in.get(reverse("claims:list")).content.decode()
+
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; Co</a>" in body
+    assert "Contoso &lt;b&gt;&#34;Bold&#34;&lt;/b&gt;" in body
+    assert "<img src=x" not in body and "<b>" not in body
+
+
 def _follow(client, url, params, rel):
     """The href of the page link ``rel`` ("next" or "prev"), or None."""
     body = client.get(url, params).content.decode()

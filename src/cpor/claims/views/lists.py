@@ -11,7 +11,6 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -29,9 +28,14 @@ from cpor.claims.selectors import (
     claim_list_page_rows,
     claims_needing_action_count,
 )
-from cpor.claims.status_display import claim_status_badge, mark_ended_approvals
+from cpor.claims.status_display import (
+    claim_status_badge,
+    claim_status_label,
+    mark_ended_approvals,
+)
 from cpor.claims.views.common import _user_can_manage
 from cpor.csv_export import csv_response
+from cpor.formats import LocalDays
 from cpor.keyset import InvalidCursor
 
 # ---------------------------------------------------------------------------
@@ -53,22 +57,25 @@ def _label_rows(claims: list[Claim]) -> None:
     """Give each row what it shows, ready to print: status labels translated once per
     page rather than once per row, catalog names in the reader's language, dates in the
     local time zone, the detail link (the list's URL and the claim's number) without a
-    URL reversal per row."""
+    URL reversal per row. An approval that ended says how (``mark_ended_approvals``
+    first)."""
     statuses = {value: str(label) for value, label in ClaimStatus.choices}
     unconfirmed = str(TENANT_UNCONFIRMED)
     detail = reverse("claims:list")
+    day = LocalDays()
     for claim in claims:
-        claim.status_label = statuses.get(claim.status, claim.status)
-        claim.status_badge = claim_status_badge(claim.status)
+        if claim.ended_reason:
+            claim.status_label = claim_status_label(claim.status, claim.ended_reason)
+        else:
+            claim.status_label = statuses.get(claim.status, claim.status)
+        claim.status_badge = claim_status_badge(claim.status, claim.ended_reason)
         claim.area_label = claim.role.solution_area.display_name
         claim.role_label = claim.role.display_name
         claim.url = f"{detail}{claim.pk}/"
         # A partner sees the tenant's name only with a relationship (claim_list says).
         claim.tenant_label = claim.tenant.name if claim.tenant_related else unconfirmed
-        claim.created_on = date_format(timezone.localdate(claim.created_at))
-        claim.submitted_on = (
-            date_format(timezone.localdate(claim.submitted_at)) if claim.submitted_at else "—"
-        )
+        claim.created_on = day(claim.created_at)
+        claim.submitted_on = day(claim.submitted_at) if claim.submitted_at else "—"
 
 
 def _column_labels() -> dict[str, str]:
@@ -117,8 +124,8 @@ def claim_list(request: HttpRequest) -> HttpResponse:
         status, cursor_error = 400, error.message
         page = claim_list_page(**listing)
     count, more = page.total
-    _label_rows(page.rows)
     mark_ended_approvals(page.rows)
+    _label_rows(page.rows)
     needing_action = (
         claims_needing_action_count(actor=request.user)
         if partner_membership(request.user)

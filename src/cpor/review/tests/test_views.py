@@ -74,6 +74,25 @@ def test_queue_lists_claims_awaiting_a_decision_oldest_first(reviewer_client, re
     assert counts["mine"] == 1
 
 
+def test_queue_rows_print_what_people_typed_as_text(reviewer_client):
+    # The rows are rendered by Jinja2 (review/jinja2/): it must escape as Django does.
+    tenant = customer_tenant()
+    tenant.name = 'Contoso <b>"Bold"</b>'
+    tenant.save()
+    partner = partner_user()
+    organisation = partner.partner_membership.organisation
+    organisation.name = "Fabrikam <script>alert(1)</script>"
+    organisation.save()
+    submitted_claim(partner, tenant, name="<img src=x onerror=alert(1)> & Co")
+
+    body = reviewer_client.get(reverse("review:queue")).content.decode()
+
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; Co</a>" in body
+    assert "Fabrikam &lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "Contoso &lt;b&gt;&#34;Bold&#34;&lt;/b&gt;" in body
+    assert "<img src=x" not in body and "<script>alert" not in body and "<b>" not in body
+
+
 def test_queue_flags_a_conflict_when_another_partner_holds_a_unit(reviewer_client, reviewer):
     tenant = customer_tenant()
     holder = submitted_claim(partner_user(), tenant, products=["teams"])

@@ -10,8 +10,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -32,6 +30,7 @@ from cpor.claims.selectors import claim_list
 from cpor.claims.services.history import claim_in_scope
 from cpor.errors import DomainError
 from cpor.errors import PermissionDenied as DomainPermissionDenied
+from cpor.formats import LocalDays
 from cpor.forms import add_domain_error
 from cpor.keyset import InvalidCursor
 from cpor.review import selectors
@@ -98,6 +97,7 @@ def _label_rows(rows: list[tuple[Claim, selectors.SlaClock]], labels: dict[str, 
     statuses = {value: str(label) for value, label in ClaimStatus.choices}
     ages: dict[int, str] = {}
     base = f"{reverse('review:queue')}claims/"
+    day = LocalDays()
     for claim, sla in rows:
         claim.url = f"{base}{claim.pk}/"
         claim.status_label = statuses.get(claim.status, claim.status)
@@ -109,7 +109,7 @@ def _label_rows(rows: list[tuple[Claim, selectors.SlaClock]], labels: dict[str, 
         claim.sla_badge = SLA_BADGES.get(sla.state, "text-bg-success")
         claim.sla_label = labels[sla.state]
         claim.due_label = labels[sla.kind]
-        claim.due_on = date_format(timezone.localdate(sla.due))
+        claim.due_on = day(sla.due)
         reviewer = claim.assigned_reviewer
         claim.reviewer_name = reviewer and (reviewer.get_full_name() or reviewer.email)
 

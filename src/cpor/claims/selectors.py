@@ -443,16 +443,17 @@ def claim_list_count(
 
     Counts up to ``CLAIM_COUNT_LIMIT`` (``SEARCH_COUNT_LIMIT`` for a search) unless
     ``exact`` is asked for."""
-    return _count(claim_list(actor=actor, filters=filters), filters, exact=exact)
+    claims = claim_list(actor=actor, filters=filters, flagged=False)  # a count names nobody
+    return _count(claims, filters, exact=exact)
 
 
 def claims_needing_action_count(*, actor: User | None) -> tuple[int, bool]:
     """How many of the actor's claims wait for the partner (a reviewer asked for more),
     counting up to ``BADGE_LIMIT``: (count, whether there are more)."""
-    return bounded_count(
-        claim_list(actor=actor, filters=ClaimFilters(status=ClaimStatus.ACTION_REQUIRED)),
-        BADGE_LIMIT,
+    claims = claim_list(
+        actor=actor, filters=ClaimFilters(status=ClaimStatus.ACTION_REQUIRED), flagged=False
     )
+    return bounded_count(claims, BADGE_LIMIT)
 
 
 def partner_locations(*, actor: User | None):

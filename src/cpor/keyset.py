@@ -85,14 +85,17 @@ def _fetch(window: QuerySet) -> list[Any]:
     listed table first, then each row's relations), the plan it picks anyway: searching
     every order of a list's six to eight joins costs 11-18 ms of planning for 2 ms of
     execution (bench_review.py), on every page, since a keyset page is planned afresh.
-    The setting lasts until the statement has run, also inside a caller's transaction."""
+    The setting lasts until the statement has run: the commit ends it, or inside a
+    caller's transaction a reset."""
     connection = connections[window.db]
     if connection.vendor != "postgresql":
         return list(window)
+    in_callers = connection.in_atomic_block
     with transaction.atomic(using=window.db, savepoint=False), connection.cursor() as cursor:
         cursor.execute("SET LOCAL join_collapse_limit = 1")
         rows = list(window)
-        cursor.execute("SET LOCAL join_collapse_limit TO DEFAULT")
+        if in_callers:
+            cursor.execute("SET LOCAL join_collapse_limit TO DEFAULT")
     return rows
 
 

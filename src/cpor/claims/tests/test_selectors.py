@@ -202,3 +202,25 @@ def test_a_page_plans_its_joins_as_written_and_the_setting_ends_with_it(partner)
     assert sql[at - 1] == "SET LOCAL join_collapse_limit = 1"
     assert sql[at + 1] == "SET LOCAL join_collapse_limit TO DEFAULT"
     assert setting() == configured
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL planner setting")
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_pages_own_commit_ends_the_setting(partner):
+    from django.test.utils import CaptureQueriesContext
+
+    _drafts(partner, ["Alpha", "Bravo"])
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW join_collapse_limit")
+        configured = cursor.fetchone()[0]
+    assert not connection.in_atomic_block
+    with CaptureQueriesContext(connection) as queries:
+        page = selectors.claim_list_page(actor=partner)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW join_collapse_limit")
+            after = cursor.fetchone()[0]
+    assert [c.name for c in page.rows] == ["Bravo", "Alpha"]
+    assert after == configured != "1"
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert "SET LOCAL join_collapse_limit = 1" in sql
+    assert "SET LOCAL join_collapse_limit TO DEFAULT" not in sql  # the commit reset it

@@ -14,14 +14,44 @@ from cpor.partners.models import Membership, PartnerRoleName
 IDP_MFA_SESSION_KEY = "cpor_mfa_by_idp"
 
 
-def partner_role(user: User) -> str | None:
-    """The user's partner role, read through the relation so that a membership already
-    loaded with the user (API tokens select it) costs nothing, and one loaded here is
-    there for the permission checks after."""
+# What a signed-in user is, asked on most pages (the second-factor check, the permission
+# checks, the navigation and its identity line): their partner membership with its
+# organisation, and their customer-admin record with its tenant.
+ROLE_RELATIONS = {
+    "partner_membership": "partner_membership__organisation",
+    "customer_admin": "customer_admin__tenant",
+}
+
+
+def load_roles(user: User) -> None:
+    """Read the role relations ``user`` has not loaded yet, all in one query, and cache
+    them on it as Django caches a relation it read (an absent one as absent): a page
+    then asks nothing more of them. One query instead of up to four."""
+    missing = [name for name in ROLE_RELATIONS if not getattr(User, name).is_cached(user)]
+    if not missing or not user.pk:
+        return
+    relations = [ROLE_RELATIONS[name] for name in missing]
+    loaded = User.objects.select_related(*relations).filter(pk=user.pk).first()
+    for name in missing:
+        relation = getattr(User, name).related
+        relation.set_cached_value(user, loaded and relation.get_cached_value(loaded, None))
+
+
+def membership_of(user: User) -> Membership | None:
+    """The user's partner membership, read through the relation so that one already
+    loaded with the user (API tokens select it) costs nothing, and one loaded here (with
+    the other role relations) is there for every check after."""
+    if not User.partner_membership.is_cached(user):
+        load_roles(user)
     try:
-        return user.partner_membership.role
+        return user.partner_membership
     except Membership.DoesNotExist:
         return None
+
+
+def partner_role(user: User) -> str | None:
+    membership = membership_of(user)
+    return membership and membership.role
 
 
 def user_roles(user: User) -> set[str]:

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext as _
 
 from cpor.accounts.models import User
+from cpor.accounts.selectors import membership_of
 from cpor.errors import PermissionDenied
 from cpor.partners.models import Membership, PartnerOrganisation
 
@@ -10,10 +11,7 @@ from cpor.partners.models import Membership, PartnerOrganisation
 def partner_membership(actor: User | None) -> Membership | None:
     if actor is None or not actor.is_authenticated:
         return None
-    try:
-        return actor.partner_membership
-    except Membership.DoesNotExist:
-        return None
+    return membership_of(actor)
 
 
 def can_manage_claims(actor: User | None, organisation: PartnerOrganisation) -> bool:

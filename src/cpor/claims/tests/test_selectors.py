@@ -205,10 +205,10 @@ def test_a_page_plans_its_joins_as_written_and_the_setting_ends_with_it(partner)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL planner setting")
-@pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_the_pages_own_commit_ends_the_setting(partner):
+def test_outside_a_transaction_the_pages_own_commit_ends_the_setting(seeded_catalog):
     from django.test.utils import CaptureQueriesContext
 
+    partner = partner_user()
     _drafts(partner, ["Alpha", "Bravo"])
     with connection.cursor() as cursor:
         cursor.execute("SHOW join_collapse_limit")

@@ -214,7 +214,9 @@ def _before(keys: Sequence[SortKey], values: Sequence[Any]) -> Q:
 # Cursors
 
 
-def _value_of(row: Model, path: str) -> Any:
+def _value_of(row: Model | Mapping, path: str) -> Any:
+    if isinstance(row, Mapping):  # a row of values(), keyed by the paths it was asked for
+        return row[path]
     value: Any = row
     for part in path.split("__"):
         value = getattr(value, part)
@@ -229,7 +231,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def encode_cursor(direction: str, keys: Sequence[SortKey], row: Model) -> str:
+def encode_cursor(direction: str, keys: Sequence[SortKey], row: Model | Mapping) -> str:
     payload = [direction, [_plain(_value_of(row, key.path)) for key in keys]]
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

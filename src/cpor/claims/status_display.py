@@ -4,11 +4,15 @@ gives its partner nothing any more: it reads "Approved · declined by the custom
 "Approved", on its page, in the list and on the customer's page."""
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cpor.claims.models import HELD_STATUSES, Association, Claim, ClaimStatus, EndReason
+
+if TYPE_CHECKING:
+    from cpor.claims.selectors import ListedClaim
 
 APPROVED_STATUSES = (ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED)
 
@@ -44,8 +48,9 @@ def ended_reason(status: str, associations: Iterable[tuple[str, str, object]]) -
     return max(rows, key=lambda row: (row[2] is not None, row[2]))[1]
 
 
-def mark_ended_approvals(claims: Sequence[Claim]) -> None:
-    """Set ``ended_reason`` on each claim, in one query for the whole page."""
+def mark_ended_approvals(claims: Sequence[Claim] | Sequence["ListedClaim"]) -> None:
+    """Set ``ended_reason`` on each claim (or claim list row), in one query for the whole
+    page."""
     approved = [claim.pk for claim in claims if claim.status in APPROVED_STATUSES]
     rows: dict[int, list[tuple[str, str, object]]] = {}
     if approved:

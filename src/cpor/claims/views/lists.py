@@ -17,13 +17,13 @@ from django.views.decorators.http import require_GET
 from cpor.catalog.models import PartnerRole, SolutionArea
 from cpor.claims import forms
 from cpor.claims.models import (
-    Claim,
     ClaimStatus,
 )
 from cpor.claims.permissions import partner_membership
 from cpor.claims.selectors import (
     DEFAULT_CLAIM_SORT,
     TENANT_UNCONFIRMED,
+    ListedClaim,
     claim_list_page,
     claim_list_page_rows,
     claims_needing_action_count,
@@ -53,12 +53,11 @@ def _list_filters(request: HttpRequest, areas=None) -> forms.ClaimFilterForm:
     )
 
 
-def _label_rows(claims: list[Claim]) -> None:
+def _label_rows(claims: list[ListedClaim]) -> None:
     """Give each row what it shows, ready to print: status labels translated once per
-    page rather than once per row, catalog names in the reader's language, dates in the
-    local time zone, the detail link (the list's URL and the claim's number) without a
-    URL reversal per row. An approval that ended says how (``mark_ended_approvals``
-    first)."""
+    page rather than once per row, dates in the local time zone, the detail link (the
+    list's URL and the claim's number) without a URL reversal per row. An approval that
+    ended says how (``mark_ended_approvals`` first)."""
     statuses = {value: str(label) for value, label in ClaimStatus.choices}
     unconfirmed = str(TENANT_UNCONFIRMED)
     detail = reverse("claims:list")
@@ -69,11 +68,9 @@ def _label_rows(claims: list[Claim]) -> None:
         else:
             claim.status_label = statuses.get(claim.status, claim.status)
         claim.status_badge = claim_status_badge(claim.status, claim.ended_reason)
-        claim.area_label = claim.role.solution_area.display_name
-        claim.role_label = claim.role.display_name
         claim.url = f"{detail}{claim.pk}/"
         # A partner sees the tenant's name only with a relationship (claim_list says).
-        claim.tenant_label = claim.tenant.name if claim.tenant_related else unconfirmed
+        claim.tenant_label = claim.tenant_name if claim.tenant_related else unconfirmed
         claim.created_on = day(claim.created_at)
         claim.submitted_on = day(claim.submitted_at) if claim.submitted_at else "—"
 

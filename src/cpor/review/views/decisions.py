@@ -90,7 +90,9 @@ def _queue_labels() -> dict[str, str]:
     }
 
 
-def _label_rows(rows: list[tuple[Claim, selectors.SlaClock]], labels: dict[str, str]) -> None:
+def _label_rows(
+    rows: list[tuple[selectors.QueuedClaim, selectors.SlaClock]], labels: dict[str, str]
+) -> None:
     """Give each row what it shows, ready to print: labels looked up, not translated per
     row; dates formatted; links built from the queue's URL (claims/<id>/ below it)
     without a URL reversal per row."""
@@ -110,8 +112,6 @@ def _label_rows(rows: list[tuple[Claim, selectors.SlaClock]], labels: dict[str, 
         claim.sla_label = labels[sla.state]
         claim.due_label = labels[sla.kind]
         claim.due_on = day(sla.due)
-        reviewer = claim.assigned_reviewer
-        claim.reviewer_name = reviewer and (reviewer.get_full_name() or reviewer.email)
 
 
 @require_GET

@@ -16,9 +16,7 @@ from django.views.decorators.http import require_GET
 
 from cpor.catalog.models import PartnerRole, SolutionArea
 from cpor.claims import forms
-from cpor.claims.models import (
-    ClaimStatus,
-)
+from cpor.claims.models import ClaimStatus
 from cpor.claims.permissions import partner_membership
 from cpor.claims.selectors import (
     DEFAULT_CLAIM_SORT,

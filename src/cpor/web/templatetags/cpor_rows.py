@@ -10,5 +10,5 @@ register = template.Library()
 
 @register.simple_tag
 def jinja_rows(template_name: str, **context) -> str:
-    # Jinja2 escapes every value it prints (the backend turns autoescape on).
+    # Jinja2 escapes every value it prints (web/jinja2.py turns autoescape on).
     return mark_safe(engines["rows"].get_template(template_name).render(context))  # noqa: S308

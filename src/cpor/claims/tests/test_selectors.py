@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from cpor.claims import selectors, services
 from cpor.claims.models import Claim
+from cpor.customers.models import Tenant
 from cpor.keyset import InvalidCursor, encode_cursor
 from cpor.testing.factories import (
     active_associations,
@@ -96,7 +97,7 @@ def test_a_tampered_cursor_is_refused(partner, cursor):
 
 
 def test_counts_stop_at_the_limit_unless_the_exact_count_is_asked(partner, ties, monkeypatch):
-    monkeypatch.setattr(selectors, "CLAIM_COUNT_LIMIT", 5)
+    monkeypatch.setattr(selectors.lists, "CLAIM_COUNT_LIMIT", 5)
     assert selectors.claim_list_count(actor=partner) == (5, True)
     assert selectors.claim_list_count(actor=partner, exact=True) == (7, False)
     assert selectors.claim_list_count(actor=partner_user()) == (0, False)
@@ -139,7 +140,7 @@ def test_search_finds_claims_by_claim_name_and_customer_name(partner, monkeypatc
         id (a partner's relationships are then asked in subqueries)."""
         check()
         with monkeypatch.context() as patch:
-            patch.setattr(selectors, "SEARCH_TENANT_IDS", 0)
+            patch.setattr(selectors.scope, "SEARCH_TENANT_IDS", 0)
             check()
 
     def hidden():
@@ -172,7 +173,7 @@ def test_search_uses_the_trigram_indexes_on_postgresql(partner):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         claims = Claim.objects.filter(name__icontains="harb").explain()
-        tenants = selectors.Tenant.objects.filter(name__icontains="harb").explain()
+        tenants = Tenant.objects.filter(name__icontains="harb").explain()
     assert "claim_name_trgm" in claims
     assert "tenant_name_trgm" in tenants
 

@@ -444,7 +444,7 @@ def test_list_answers_a_tampered_cursor_with_400_and_the_first_page(signed_in, p
 
 def test_list_says_more_than_and_counts_exactly_on_demand(signed_in, partner, monkeypatch):
     monkeypatch.setattr(views.lists, "PAGE_SIZE", 2)
-    monkeypatch.setattr(selectors, "CLAIM_COUNT_LIMIT", 3)
+    monkeypatch.setattr(selectors.lists, "CLAIM_COUNT_LIMIT", 3)
     _claims(partner, 5)
     body = signed_in.get(reverse("claims:list"), {"sort": "name"}).content.decode()
     assert "More than 3 claims (2+ pages)." in body
@@ -458,18 +458,18 @@ def test_a_search_counts_no_further_than_one_page(signed_in, partner, monkeypatc
     """A search's first page says "more than" from its own rows, without counting; a
     later page counts up to one page; the exact count is there on demand."""
     monkeypatch.setattr(views.lists, "PAGE_SIZE", 2)
-    monkeypatch.setattr(selectors, "SEARCH_COUNT_LIMIT", 2)
+    monkeypatch.setattr(selectors.lists, "SEARCH_COUNT_LIMIT", 2)
     tenant = customer_tenant()
     for name in ("Harbor one", "Harbor two", "Harbor three", "Other"):
         services.claim_create(actor=partner, data=claim_input(partner, tenant, name=name))
-    counted, bounded_count = [], selectors.bounded_count
+    counted, bounded_count = [], selectors.lists.bounded_count
 
     def spy(claims, limit):
-        if limit == selectors.SEARCH_COUNT_LIMIT:  # not the action-required badge's
+        if limit == selectors.lists.SEARCH_COUNT_LIMIT:  # not the action-required badge's
             counted.append(limit)
         return bounded_count(claims, limit)
 
-    monkeypatch.setattr(selectors, "bounded_count", spy)
+    monkeypatch.setattr(selectors.lists, "bounded_count", spy)
     first = signed_in.get(reverse("claims:list"), {"q": "harbor"})
     body = first.content.decode()
     assert len(first.context["page"].rows) == 2 and counted == []
@@ -484,7 +484,7 @@ def test_a_search_counts_no_further_than_one_page(signed_in, partner, monkeypatc
 
 def test_list_counts_in_portuguese(signed_in, partner, monkeypatch):
     monkeypatch.setattr(views.lists, "PAGE_SIZE", 2)
-    monkeypatch.setattr(selectors, "CLAIM_COUNT_LIMIT", 3)
+    monkeypatch.setattr(selectors.lists, "CLAIM_COUNT_LIMIT", 3)
     _claims(partner, 5)
     body = signed_in.get(reverse("claims:list"), HTTP_ACCEPT_LANGUAGE="pt-pt").content.decode()
     assert "Mais de 3 reclamações" in body
@@ -516,7 +516,7 @@ def test_list_filters_sorts_and_counts_claims_needing_action(signed_in, partner,
 
 
 def test_action_badge_stops_counting_at_its_limit(signed_in, partner, reviewer, monkeypatch):
-    monkeypatch.setattr(selectors, "BADGE_LIMIT", 1)
+    monkeypatch.setattr(selectors.lists, "BADGE_LIMIT", 1)
     for _ in range(2):
         services.claim_request_info(
             actor=reviewer,

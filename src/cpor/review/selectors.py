@@ -29,24 +29,22 @@ from dataclasses import dataclass, field
 
 from django.db.models import (
     BooleanField,
-    Case,
-    DateField,
-    Exists,
     ExpressionWrapper,
-    OuterRef,
     Q,
     QuerySet,
-    Value,
-    When,
 )
-from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from cpor.accounts.models import OperatorRole, User
-from cpor.catalog.models import Engagement, ProgramSettings, in_reader_language
+from cpor.catalog.models import PartnerRole, ProgramSettings, in_reader_language
 from cpor.claims import checks
 from cpor.claims.business_days import add_business_days, business_days_between
-from cpor.claims.check_flags import conflict_condition, failing_checks
+from cpor.claims.check_flags import (
+    ClaimCondition,
+    conflict_condition,
+    failing_checks,
+    placeholders,
+)
 from cpor.claims.models import (
     OPEN_STATUSES,
     Association,
@@ -94,47 +92,52 @@ class QueueFilters:
     reviewer: str = ""
 
 
-def _flag_conditions(today: datetime.date) -> dict[str, Q]:
-    """The cheap checks as SQL conditions on a claim row (see the module docstring)."""
-    engagements = list(Engagement.objects.values_list("pk", "poe_max_age_days", "allowed_channels"))
-    # The engagement's PoE age limit, picked per claim row of the outer query.
-    cutoff = Case(
-        *[
-            When(
-                Exact(OuterRef("role__engagement_id"), pk),
-                then=Value(today - datetime.timedelta(days=days)),
-            )
-            for pk, days, _channels in engagements
-        ],
-        default=Value(today - datetime.timedelta(days=365)),
-        output_field=DateField(),
-    )
-    valid_poe = Exists(
-        ProofOfExecution.objects.filter(
-            claim_id=OuterRef("pk"), signed_on__lte=today, signed_on__gte=cutoff
-        )
-    )
-    # The engagement is the outer claim's (no join back to the claim inside the
-    # subquery, which would make the database evaluate it for every subscription).
-    wrong_channel = Q(pk__in=[])
-    for pk, _days, channels in engagements:
+# The PoE and unit checks of one claim row, in SQL (``ClaimCondition`` says why): the
+# role's engagement sets the PoE age limit and the purchase channels it accepts.
+_POE_MISSING_SQL = """
+NOT EXISTS (SELECT 1 FROM claims_proofofexecution p
+             WHERE p.claim_id = {claim}.id AND p.signed_on <= %s AND p.signed_on >= {cutoff})"""
+_UNIT_INVALID_SQL = """
+EXISTS (SELECT 1 FROM claims_claimline l
+          JOIN customers_subscription s ON s.id = l.subscription_id
+         WHERE l.claim_id = {claim}.id AND l.status = %s
+           AND (s.ends_on < %s OR s.starts_on > %s{wrong_channel}))"""
+
+
+def _flag_conditions(today: datetime.date) -> dict[str, Q | ClaimCondition]:
+    """The cheap checks as conditions on a claim row (see the module docstring)."""
+    roles_by_cutoff: dict[datetime.date, list[int]] = {}
+    roles_by_channels: dict[tuple[str, ...], list[int]] = {}
+    for pk, days, channels in PartnerRole.objects.values_list(
+        "pk", "engagement__poe_max_age_days", "engagement__allowed_channels"
+    ):
+        roles_by_cutoff.setdefault(today - datetime.timedelta(days=days), []).append(pk)
         if channels:
-            wrong_channel |= Q(Exact(OuterRef("role__engagement_id"), pk)) & ~Q(
-                subscription__purchase_channel__in=channels
-            )
-    bad_unit = Exists(
-        ClaimLine.objects.filter(
-            claim_id=OuterRef("pk"), status=LineStatus.PENDING, subscription__isnull=False
-        ).filter(
-            Q(subscription__ends_on__lt=today)
-            | Q(subscription__starts_on__gt=today)
-            | wrong_channel
+            roles_by_channels.setdefault(tuple(channels), []).append(pk)
+    cutoff, cutoff_params = "", []
+    for day, roles in roles_by_cutoff.items():
+        cutoff += f" WHEN {{claim}}.role_id IN ({placeholders(roles)}) THEN %s"
+        cutoff_params += [*roles, day]
+    cutoff_params.append(today - datetime.timedelta(days=365))  # a role without one
+    poe_missing = ClaimCondition(
+        _POE_MISSING_SQL.replace("{cutoff}", f"CASE{cutoff} ELSE %s END" if cutoff else "%s"),
+        [today, *cutoff_params],
+    )
+    wrong_channel, channel_params = "", []
+    for channels, roles in roles_by_channels.items():
+        wrong_channel += (
+            f" OR ({{claim}}.role_id IN ({placeholders(roles)})"
+            f" AND NOT s.purchase_channel IN ({placeholders(channels)}))"
         )
+        channel_params += [*roles, *channels]
+    unit_invalid = ClaimCondition(
+        _UNIT_INVALID_SQL.replace("{wrong_channel}", wrong_channel),
+        [str(LineStatus.PENDING), today, today, *channel_params],
     )
     return {
         "conflict_flag": conflict_condition(),
-        "poe_flag": ~Q(valid_poe),
-        "unit_flag": Q(bad_unit),
+        "poe_flag": poe_missing,
+        "unit_flag": unit_invalid,
         "location_flag": Q(location__active=False),
     }
 

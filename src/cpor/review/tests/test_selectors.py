@@ -8,8 +8,8 @@ from django.utils import timezone
 from cpor.accounts.models import OperatorRole
 from cpor.catalog.models import ProgramSettings
 from cpor.claims import checks, services
-from cpor.claims.check_flags import stored_check_flags
-from cpor.claims.models import Claim, ClaimStatus
+from cpor.claims.check_flags import conflict_condition, stored_check_flags
+from cpor.claims.models import Claim, ClaimLine, ClaimStatus
 from cpor.errors import PermissionDenied
 from cpor.keyset import InvalidCursor
 from cpor.review import selectors
@@ -148,6 +148,65 @@ def test_submission_stores_the_time_bound_inputs_its_checks_read():
     )
     # Without check results (a dispute stores the flags so) the same flags come out.
     assert stored_check_flags(claim, checks.run_checks(claim)) == stored_check_flags(claim)
+
+
+def test_row_flags_follow_each_cheap_check_on_the_day_asked(reviewer):
+    """Each row flag says what the check it stands for says, on the day the queue is
+    read: PoE dated after that day or older than the engagement's limit, a subscription
+    not yet started, ended, or bought through a channel the engagement refuses."""
+    today = timezone.localdate()
+    tenant = customer_tenant()
+    subscription, other = SubscriptionFactory(tenant=tenant), SubscriptionFactory(tenant=tenant)
+    by_subscription = submitted_claim(
+        partner_user(), tenant, role="build_intent_advisor", subscriptions=[subscription]
+    )
+    workload = submitted_claim()  # its PoE signed ten days ago
+    rechanneled = submitted_claim(
+        partner_user(), tenant, role="build_intent_advisor", subscriptions=[other]
+    )
+    other.purchase_channel = "csp"  # an import changed it after submission
+    other.save()
+
+    def flags(day):
+        page = selectors.review_queue_page(actor=reviewer, today=day)
+        return {
+            claim.pk: (claim.poe_flag, claim.unit_flag, claim.conflict_flag)
+            for claim, _sla in page.rows
+        }
+
+    assert flags(today) == {
+        by_subscription.pk: (False, False, False),
+        workload.pk: (False, False, False),
+        rechanneled.pk: (False, True, False),
+    }
+    # Read as of before the PoE was signed and the subscription started.
+    before = min(subscription.starts_on, today - datetime.timedelta(days=10))
+    before -= datetime.timedelta(days=1)
+    assert flags(before) == {
+        by_subscription.pk: (True, True, False),
+        workload.pk: (True, False, False),
+        rechanneled.pk: (True, True, False),
+    }
+    # The subscriptions have ended; the PoEs (signed ten days ago) are not a year old.
+    assert flags(today + datetime.timedelta(days=300))[by_subscription.pk] == (False, True, False)
+    # A year and a day after they were signed.
+    assert flags(today + datetime.timedelta(days=356))[workload.pk] == (True, False, False)
+
+
+def test_the_conflict_condition_reads_its_own_claim_also_inside_another_query(reviewer):
+    """The hand-written condition names the row of the query it is in, also when that
+    query is nested in another one (Django renames its tables then)."""
+    tenant = customer_tenant()
+    holder = submitted_claim(partner_user(), tenant, products=["teams"])
+    services.claim_approve(actor=reviewer, claim=holder)
+    rival = submitted_claim(partner_user(), tenant, products=["teams"])
+    free = submitted_claim(partner_user(), tenant, products=["purview"])
+    conflicting = Claim.objects.filter(conflict_condition()).values("pk")
+    assert list(conflicting) == [{"pk": rival.pk}]
+    lines = ClaimLine.objects.filter(claim__in=conflicting).values_list("claim_id", flat=True)
+    assert list(lines) == [rival.pk]
+    others = Claim.objects.exclude(pk__in=conflicting).filter(tenant=tenant)
+    assert set(others.values_list("pk", flat=True)) == {holder.pk, free.pk}
 
 
 @pytest.mark.parametrize("ends", ["withdrawn", "revoked"])

@@ -32,6 +32,7 @@ from cpor.customers.relationships import (
     related_tenant,
     related_tenant_ids,
     related_tenant_probe,
+    related_tenant_sql,
 )
 from cpor.partners.models import PartnerLocation
 
@@ -92,6 +93,35 @@ def _claims_visible_to(actor: User | None, *, flagged: bool = True) -> QuerySet[
         tenant_related=ExpressionWrapper(
             related_tenant(membership.organisation_id), output_field=BooleanField()
         )
+    )
+
+
+@dataclass(frozen=True)
+class ClaimScope:
+    """``_claims_visible_to`` in SQL on a claim row (``{row}``), for the reads built
+    without the ORM (``cpor.rowload``): the condition, and whether the reader may see
+    the tenant's name, as a constant or an SQL expression with its parameters."""
+
+    where: str
+    params: list
+    tenant_related: bool | tuple[str, list]
+
+
+def claim_scope(actor: User | None) -> ClaimScope | None:
+    """The reader's ``ClaimScope``; None when they see no claim.
+    ``test_both_forms_of_the_visibility_rule_agree`` holds it to ``claim_list``."""
+    if actor is None or not actor.is_authenticated:
+        return None
+    if actor.is_operator:
+        return ClaimScope("{row}.status <> %s", [str(ClaimStatus.DRAFT)], True)
+    membership = partner_membership(actor)
+    if membership is None:
+        return None
+    organisation_id = membership.organisation_id
+    return ClaimScope(
+        "{row}.organisation_id = %s",
+        [organisation_id],
+        related_tenant_sql(organisation_id, "{row}.tenant_id"),
     )
 
 

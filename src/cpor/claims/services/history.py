@@ -3,7 +3,6 @@
 import datetime
 from collections.abc import Iterable, Sequence
 
-from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,8 +14,9 @@ from cpor.claims.models import (
     ClaimEvent,
     ClaimLine,
 )
-from cpor.claims.selectors import claim_list
+from cpor.claims.selectors import claim_scope
 from cpor.errors import DomainError, illegal_transition
+from cpor.rowload import RowLoader
 
 SYSTEM = "system"
 
@@ -69,33 +69,55 @@ def _record(
     return event
 
 
-# What a transition, its checks and its answer read from the claim: loaded with the lock.
+# What a transition, its checks and its answer read from the claim: loaded with the lock,
+# by statements built once per process (``cpor.rowload``: the ORM took 3 ms of CPU to
+# compile them, ten times what running them costs).
 CLAIM_RELATED = ("organisation", "location", "tenant", "role__solution_area", "role__engagement")
+_CLAIMS = RowLoader(Claim, CLAIM_RELATED)
+_LINES = RowLoader(ClaimLine, ("product", "subscription"), order=ClaimLine._meta.ordering)
 
 
 def _lock_claim(claim: Claim | int) -> Claim:
     """Lock the claim's row and load what the transition and its answer need: one query
-    for the claim and its relations, one for its lines.
+    for the claim and its relations, one for its lines (``claim.lines.all()`` then reads
+    them as if prefetched).
 
     A claim reference from ``claim_in_scope`` is locked only within what its caller may
     see (``Claim.DoesNotExist`` otherwise: the API's 404), so the API reads the claim once
     per action."""
     pk = claim.pk if isinstance(claim, Claim) else claim
+    where, params, annotate = "{row}.id = %s", [pk], {}
     viewer = getattr(claim, "_scope_actor", None)
-    claims = claim_list(actor=viewer) if viewer is not None else Claim.objects.all()
-    locked = (
-        claims.select_for_update(of=("self",))
-        .select_related(*CLAIM_RELATED)
-        .prefetch_related(
-            Prefetch("lines", queryset=ClaimLine.objects.select_related("product", "subscription"))
-        )
-        .get(pk=pk)
-    )
+    if viewer is not None:
+        scope = claim_scope(viewer)
+        if scope is None:
+            raise Claim.DoesNotExist("Claim matching query does not exist.")
+        where, params = f"{where} AND {scope.where}", [*params, *scope.params]
+        if scope.tenant_related is not True:
+            annotate["tenant_related"] = scope.tenant_related
+    found = _CLAIMS.fetch(where, params, lock=True, annotate=annotate)
+    if not found:
+        raise Claim.DoesNotExist("Claim matching query does not exist.")
+    locked = found[0]
+    _cache_lines(locked, _LINES.fetch("{row}.claim_id = %s", [pk]))
+    if viewer is not None and scope.tenant_related is True:
+        locked.tenant_related = True
     # Whether the caller may see the tenant's name, when the claim given knew it: the
     # answer then needs no query to say it (selectors.claim_tenant_related).
     if not hasattr(locked, "tenant_related") and hasattr(claim, "tenant_related"):
         locked.tenant_related = claim.tenant_related
     return locked
+
+
+def _cache_lines(claim: Claim, lines: list[ClaimLine]) -> None:
+    """Leave ``lines`` where ``prefetch_related("lines")`` leaves them, each line's claim
+    cached too, so that ``claim.lines.all()`` runs no query."""
+    for line in lines:
+        ClaimLine.claim.field.set_cached_value(line, claim)
+    prefetched = ClaimLine.objects.filter(claim=claim)
+    prefetched._result_cache, prefetched._prefetch_done = lines, True
+    cache = claim.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[Claim.lines.rel.cache_name] = prefetched
 
 
 def claim_in_scope(pk: int, *, actor: User) -> Claim:

@@ -3,17 +3,21 @@
 import datetime
 
 import pytest
-from django.db import connection
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection, transaction
 from django.utils import timezone
 
+from cpor.accounts.models import User
 from cpor.claims import selectors, services
 from cpor.claims.models import Claim
+from cpor.claims.services.history import _lock_claim, claim_in_scope
 from cpor.customers.models import Tenant
 from cpor.keyset import InvalidCursor, encode_cursor
 from cpor.testing.factories import (
     active_associations,
     claim_input,
     customer_tenant,
+    operator_user,
     partner_user,
     submitted_claim,
 )
@@ -225,3 +229,43 @@ def test_outside_a_transaction_the_pages_own_commit_ends_the_setting(seeded_cata
     sql = [q["sql"] for q in queries.captured_queries]
     assert "SET LOCAL join_collapse_limit = 1" in sql
     assert "SET LOCAL join_collapse_limit TO DEFAULT" not in sql  # the commit reset it
+
+
+def test_both_forms_of_the_visibility_rule_agree(partner):
+    """What ``claim_list`` shows each reader is what a service locks for them
+    (``claim_visibility``, the same rule in SQL): a partner its organisation's claims,
+    drafts included; program staff every claim but drafts; anyone else nothing."""
+    colleague = partner_user(organisation=partner.partner_membership.organisation)
+    stranger = partner_user()
+    draft = _drafts(partner, ["Draft"])[0]
+    mine = submitted_claim(partner)
+    theirs = submitted_claim(stranger)
+    readers = [
+        partner,
+        colleague,
+        stranger,
+        operator_user(),
+        User.objects.create_user("nobody@example.com", "nobody@example.com", "x"),
+        AnonymousUser(),
+    ]
+
+    def locks(reader, claim):
+        try:
+            with transaction.atomic():
+                _lock_claim(claim_in_scope(claim.pk, actor=reader))
+        except Claim.DoesNotExist:
+            return False
+        return True
+
+    seen = {}
+    for reader in readers:
+        for claim in (draft, mine, theirs):
+            listed = selectors.claim_list(actor=reader).filter(pk=claim.pk).exists()
+            assert locks(reader, claim) == listed, (reader, claim.name)
+            seen[(readers.index(reader), claim.pk)] = listed
+    # The rule itself, so that the two cannot agree on nothing.
+    assert [seen[(0, c.pk)] for c in (draft, mine, theirs)] == [True, True, False]
+    assert [seen[(1, c.pk)] for c in (draft, mine, theirs)] == [True, True, False]
+    assert [seen[(2, c.pk)] for c in (draft, mine, theirs)] == [False, False, True]
+    assert [seen[(3, c.pk)] for c in (draft, mine, theirs)] == [False, True, True]
+    assert not any(seen[(i, c.pk)] for i in (4, 5) for c in (draft, mine, theirs))

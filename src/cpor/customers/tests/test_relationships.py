@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 from django.core import signing
+from django.db import connection
 from django.utils import timezone
 
 from cpor.audit.models import AuditAction, AuditEntry
@@ -154,9 +155,10 @@ def test_an_association_held_or_once_held_is_a_relationship(org):
 
 
 def test_the_forms_of_the_rule_agree(org):
-    """The relationship rule has three forms, each for the query shape it serves: the
+    """The relationship rule has four forms, each for the query shape it serves: the
     ids among given tenants (SQL, every list page), the EXISTS column (a list sorted by
-    customer) and the per-row probe (a search). Over every kind of tenant they agree."""
+    customer), the per-row probe (a search) and the same SQL as a condition on a row (a
+    claim locked for a transition). Over every kind of tenant they agree."""
     from cpor.claims.models import Claim
     from cpor.customers.models import Tenant
     from cpor.testing.factories import active_associations, claim_input, customer_tenant
@@ -206,4 +208,8 @@ def test_the_forms_of_the_rule_agree(org):
         claim.tenant_id
         for claim in claims.filter(relationships.related_tenant_probe(organisation_id))
     } == expected
+    condition, params = relationships.related_tenant_sql(organisation_id, "t.id")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT t.id FROM customers_tenant t WHERE {condition}", params)  # noqa: S608
+        assert {tenant_id for (tenant_id,) in cursor.fetchall()} & ids == expected
     assert relationships.related_tenant_ids(organisation_id, []) == set()

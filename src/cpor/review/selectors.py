@@ -61,6 +61,7 @@ from cpor.claims.selectors import (
     claim_expected_dates,
     claim_history,
     claim_list,
+    claim_scope,
     tenants_matching,
     unit_filter,
     unit_holder,
@@ -69,6 +70,7 @@ from cpor.claims.services.assignment import reviewer_open_loads
 from cpor.keyset import KeysetPage, SortKey, bounded_count, bounded_counts, keyset_page
 from cpor.partners.models import PartnerLocation, PartnerOrganisation
 from cpor.review.models import SavedQueueFilter
+from cpor.rowload import RowLoader
 
 # What the queue lists: claims waiting for a reviewer's decision.
 QUEUE_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED)
@@ -389,6 +391,20 @@ def review_queue_page(
     return QueuePage(
         page, total, [(claim, sla_clock(claim, settings=settings, now=now)) for claim in page.rows]
     )
+
+
+_LINES = RowLoader(ClaimLine, ("product", "subscription"), order=ClaimLine._meta.ordering)
+
+
+def lines_awaiting_decision(*, actor: User, pk: int) -> list[ClaimLine]:
+    """The pending lines of claim ``pk``, none unless the actor may see it: the choices
+    of the approval form, read in one statement built once (``cpor.rowload``)."""
+    scope = claim_scope(actor)
+    if scope is None:
+        return []
+    visible = scope.where.replace("{row}", "c")  # the scope's values go as parameters
+    where = f"{{row}}.claim_id = %s AND {{row}}.status = %s AND EXISTS (SELECT 1 FROM claims_claim c WHERE c.id = {{row}}.claim_id AND {visible})"  # noqa: S608, E501
+    return _LINES.fetch(where, [pk, str(LineStatus.PENDING), *scope.params])
 
 
 # ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from cpor.keyset import InvalidCursor
 from cpor.review import selectors
 from cpor.testing.factories import (
     SubscriptionFactory,
+    claim_input,
     customer_tenant,
     operator_user,
     partner_user,
@@ -266,3 +267,19 @@ def test_sla_clock_counts_business_days_in_the_current_state(status, days_ago, k
     clock = selectors.sla_clock(claim, settings=ProgramSettings.load(), now=now)
     assert (clock.kind, clock.state) == (kind, state)
     assert clock.target == 5
+
+
+def test_the_approval_form_offers_the_pending_lines_of_a_claim_the_reviewer_sees(
+    reviewer, django_assert_num_queries
+):
+    claim = submitted_claim(products=["teams", "intune"])
+    with django_assert_num_queries(1):
+        lines = selectors.lines_awaiting_decision(actor=reviewer, pk=claim.pk)
+        assert [line.product.code for line in lines] == ["teams", "intune"]
+    # A draft is nobody's to decide; a decided claim has nothing pending.
+    draft = services.claim_create(
+        actor=claim.created_by, data=claim_input(claim.created_by, claim.tenant)
+    )
+    assert selectors.lines_awaiting_decision(actor=reviewer, pk=draft.pk) == []
+    services.claim_approve(actor=reviewer, claim=claim)
+    assert selectors.lines_awaiting_decision(actor=reviewer, pk=claim.pk) == []

@@ -20,9 +20,7 @@ from cpor.claims import services
 from cpor.claims.models import (
     OPEN_STATUSES,
     Claim,
-    ClaimLine,
     ClaimStatus,
-    LineStatus,
     ProofOfExecution,
 )
 from cpor.claims.poe_storage import poe_response
@@ -243,11 +241,7 @@ def claim_assign(request: HttpRequest, pk: int) -> HttpResponse:
 def claim_approve(request: HttpRequest, pk: int) -> HttpResponse:
     # The form's choices are the pending lines of a claim the reviewer may see (none: the
     # screen's 404); the service then loads and locks the claim once, in the same scope.
-    lines = list(
-        ClaimLine.objects.filter(
-            claim__in=claim_list(actor=request.user), claim_id=pk, status=LineStatus.PENDING
-        ).select_related("product", "subscription")
-    )
+    lines = selectors.lines_awaiting_decision(actor=request.user, pk=pk)
     form = ApproveForm(request.POST, lines=lines)
     if not form.is_valid():
         return _render_screen(request, _claim_or_404(request, pk), status=400, approve_form=form)

@@ -16,6 +16,11 @@ from django.db.models import Field, ForeignKey, Model
 from django.db.transaction import TransactionManagementError
 
 
+def placeholders(values: Sequence) -> str:
+    """``%s, %s, …``, one per value: an IN list in hand-written SQL."""
+    return ", ".join(["%s"] * len(values))
+
+
 @dataclass(frozen=True)
 class _Table:
     model: type[Model]

@@ -38,6 +38,7 @@ from cpor.claims.models import (
 )
 from cpor.claims.selectors import unit_filter
 from cpor.partners.models import PartnerLocation
+from cpor.rowload import placeholders
 
 
 class ClaimCondition(Expression):
@@ -59,10 +60,6 @@ class ClaimCondition(Expression):
     def as_sql(self, compiler, connection):
         claim = compiler.quote_name_unless_alias(compiler.query.base_table)
         return f"({self.sql.format(claim=claim)})", self.params
-
-
-def placeholders(values) -> str:
-    return ", ".join(["%s"] * len(values))
 
 
 # A pending line's unit (a subscription, or the tenant's workload of the product) held

@@ -39,12 +39,7 @@ from cpor.accounts.models import OperatorRole, User
 from cpor.catalog.models import PartnerRole, ProgramSettings, in_reader_language
 from cpor.claims import checks
 from cpor.claims.business_days import add_business_days, business_days_between
-from cpor.claims.check_flags import (
-    ClaimCondition,
-    conflict_condition,
-    failing_checks,
-    placeholders,
-)
+from cpor.claims.check_flags import ClaimCondition, conflict_condition, failing_checks
 from cpor.claims.models import (
     OPEN_STATUSES,
     Association,
@@ -70,7 +65,7 @@ from cpor.claims.services.assignment import reviewer_open_loads
 from cpor.keyset import KeysetPage, SortKey, bounded_count, bounded_counts, keyset_page
 from cpor.partners.models import PartnerLocation, PartnerOrganisation
 from cpor.review.models import SavedQueueFilter
-from cpor.rowload import RowLoader
+from cpor.rowload import RowLoader, placeholders
 
 # What the queue lists: claims waiting for a reviewer's decision.
 QUEUE_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED)

@@ -47,6 +47,7 @@ from cpor.claims.selectors.scope import (
     tenants_matching,
     unit_filter,
     unit_holder,
+    unit_sql,
 )
 
 __all__ = [
@@ -88,4 +89,5 @@ __all__ = [
     "tenants_shown",
     "unit_filter",
     "unit_holder",
+    "unit_sql",
 ]

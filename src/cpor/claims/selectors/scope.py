@@ -53,6 +53,17 @@ def unit_filter(
     return Q(**{prefix: tenant_id}, product_id=product_id, subscription__isnull=True)
 
 
+def unit_sql(*, tenant_id: int, product_id: int, subscription_id: int | None) -> tuple[str, list]:
+    """``unit_filter`` in SQL on an association row (``{row}``), for the reads built
+    without the ORM (``cpor.rowload``)."""
+    if subscription_id is not None:
+        return "{row}.subscription_id = %s", [subscription_id]
+    return (
+        "{row}.tenant_id = %s AND {row}.product_id = %s AND {row}.subscription_id IS NULL",
+        [tenant_id, product_id],
+    )
+
+
 def unit_holder(
     *, tenant_id: int, product_id: int, subscription_id: int | None
 ) -> Association | None:

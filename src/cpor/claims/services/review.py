@@ -28,10 +28,11 @@ from cpor.claims.permissions import (
     require_reviewer,
 )
 from cpor.claims.reasons import InfoRequestReason, RejectionReason
-from cpor.claims.selectors import latest_poe_date, unit_filter
+from cpor.claims.selectors import latest_poe_date, unit_sql
 from cpor.claims.services.association import _end
 from cpor.claims.services.history import _lock_claim, _move, _record
 from cpor.errors import DomainError, illegal_transition
+from cpor.rowload import RowLoader, placeholders
 
 
 @transaction.atomic
@@ -191,6 +192,10 @@ class _NewcomerPoE:
         return self.day
 
 
+# Whoever holds a unit now, locked, with their claim (``cpor.rowload``: built once).
+_HOLDERS = RowLoader(Association, ("claim",), order=Association._meta.ordering)
+
+
 def _associate(
     *,
     claim: Claim,
@@ -200,18 +205,11 @@ def _associate(
     notice_days: int,
     newcomer_poe: _NewcomerPoE,
 ) -> Association:
-    holders = list(
-        Association.objects.select_for_update(of=("self",))
-        .select_related("claim")
-        .filter(
-            unit_filter(
-                tenant_id=claim.tenant_id,
-                product_id=line.product_id,
-                subscription_id=line.subscription_id,
-            ),
-            status__in=HELD_STATUSES,
-        )
+    unit, params = unit_sql(
+        tenant_id=claim.tenant_id, product_id=line.product_id, subscription_id=line.subscription_id
     )
+    held = f"{unit} AND {{row}}.status IN ({placeholders(HELD_STATUSES)})"
+    holders = _HOLDERS.fetch(held, [*params, *map(str, HELD_STATUSES)], lock=True)
     for holder in holders:
         if holder.organisation_id == claim.organisation_id:
             if holder.legacy:

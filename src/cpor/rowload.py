@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Field, ForeignKey, Model
+from django.db.models import Field, ForeignKey, Model, OneToOneRel
 from django.db.transaction import TransactionManagementError
 
 
@@ -21,13 +21,32 @@ def placeholders(values: Sequence) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+def _join(link, parent: str, alias: str, *, outer: bool, path: str) -> tuple[str, bool]:
+    """The JOIN that reaches ``link``'s model from the table ``parent`` as ``alias``, and
+    whether it is an outer one: a link that may be empty, or any link under one (as the
+    ORM promotes them, so that a row without the first keeps its place)."""
+    qn = connection.ops.quote_name
+    if isinstance(link, ForeignKey):  # forward, one-to-one fields included
+        outer = outer or link.null
+        near, far = link.column, link.target_field.column
+    elif isinstance(link, OneToOneRel):  # the other side of a one-to-one field
+        outer, near, far = True, link.field.target_field.column, link.field.column
+    else:
+        raise TypeError(f"{path}: only foreign keys and one-to-one relations are loaded")
+    kind = "LEFT OUTER JOIN" if outer else "INNER JOIN"
+    table = qn(link.related_model._meta.db_table)
+    on = f"{qn(alias)}.{qn(far)} = {qn(parent)}.{qn(near)}"
+    return f"{kind} {table} {qn(alias)} ON {on}", outer
+
+
 @dataclass(frozen=True)
 class _Table:
     model: type[Model]
     alias: str
     fields: list[Field]
-    parent: int | None  # the table whose foreign key ``link`` reaches this one
-    link: ForeignKey | None
+    parent: int | None  # the table whose relation ``link`` reaches this one
+    link: ForeignKey | OneToOneRel | None
+    outer: bool = False  # reached by an outer join
 
     @property
     def names(self) -> list[str]:
@@ -42,8 +61,9 @@ class _Statement:
 
 
 class RowLoader:
-    """Rows of ``model`` with the forward relations named in ``related`` (as
-    ``select_related`` names them), in ``order`` (columns of the row)."""
+    """Rows of ``model`` with the relations named in ``related`` (as ``select_related``
+    names them: foreign keys, and one-to-one relations from either side), in ``order``
+    (columns of the row)."""
 
     def __init__(self, model: type[Model], related: Sequence[str] = (), order: Sequence[str] = ()):
         self.model, self.related, self.order = model, tuple(related), tuple(order)
@@ -102,19 +122,14 @@ class RowLoader:
                 if here not in by_path:
                     parent = tables[by_path[parent_path]]
                     link = parent.model._meta.get_field(name)
-                    if not isinstance(link, ForeignKey):
-                        raise TypeError(f"{path}: only forward foreign keys are loaded")
-                    related = link.related_model
                     alias = f"t{len(tables)}"
-                    kind = "LEFT OUTER JOIN" if link.null else "INNER JOIN"
-                    joins.append(
-                        f"{kind} {qn(related._meta.db_table)} {qn(alias)} ON "
-                        f"{qn(alias)}.{qn(link.target_field.column)} = "
-                        f"{qn(parent.alias)}.{qn(link.column)}"
-                    )
+                    join, outer = _join(link, parent.alias, alias, outer=parent.outer, path=path)
+                    joins.append(join)
+                    related = link.related_model
                     by_path[here] = len(tables)
                     fields = list(related._meta.concrete_fields)
-                    tables.append(_Table(related, alias, fields, by_path[parent_path], link))
+                    parent_index = by_path[parent_path]
+                    tables.append(_Table(related, alias, fields, parent_index, link, outer))
                 parent_path = here
         columns, converters = [], []
         for table in tables:
@@ -159,6 +174,8 @@ class RowLoader:
             if row[pk_place] is not None:
                 instance = table.model.from_db(connection.alias, names, row)
             if table.link is not None:
-                table.link.set_cached_value(parent, instance)
+                table.link.set_cached_value(parent, instance)  # None: known to be absent
+                if instance is not None and isinstance(table.link, OneToOneRel):
+                    table.link.field.set_cached_value(instance, parent)
             instances.append(instance)
         return instances[0]

@@ -6,12 +6,15 @@ import pytest
 from django.db import OperationalError, connection, transaction
 from django.db.transaction import TransactionManagementError
 
+from cpor.accounts.models import User
 from cpor.claims.models import Claim, ClaimLine
 from cpor.claims.services.history import CLAIM_RELATED, _lock_claim
+from cpor.partners.models import Membership
 from cpor.rowload import RowLoader
 from cpor.testing.factories import (
     SubscriptionFactory,
     customer_tenant,
+    operator_user,
     partner_user,
     submitted_claim,
 )
@@ -128,3 +131,21 @@ def test_the_lock_holds_the_row_until_the_transaction_ends(seeded_catalog):
         _lock_claim(claim.pk)
         assert _try_lock_elsewhere(claim.pk) == "busy"
     assert _try_lock_elsewhere(claim.pk) == "locked"
+
+
+def test_a_one_to_one_relation_loads_from_the_other_side(django_assert_num_queries):
+    """A user's membership (the one-to-one field is on the membership): present, it is
+    cached both ways; absent, it is known to be absent, and what is joined under it too."""
+    partner, reviewer = partner_user(), operator_user()
+    loader = RowLoader(User, ("partner_membership__organisation",), order=("id",))
+    with django_assert_num_queries(1):
+        loaded = loader.fetch("{row}.id IN (%s, %s)", [partner.pk, reviewer.pk])
+    with django_assert_num_queries(0):
+        by_pk = {user.pk: user for user in loaded}
+        membership = by_pk[partner.pk].partner_membership
+        assert membership.pk == partner.partner_membership.pk
+        assert membership.user is by_pk[partner.pk]
+        assert membership.organisation.name == partner.partner_membership.organisation.name
+        assert User.partner_membership.is_cached(by_pk[reviewer.pk])
+        with pytest.raises(Membership.DoesNotExist):
+            getattr(by_pk[reviewer.pk], "partner_membership")  # noqa: B009

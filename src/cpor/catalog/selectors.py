@@ -3,6 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 
 from cpor.catalog.models import OutOfScopeProgram, PartnerRole, Product, SolutionArea
+from cpor.rowload import RowLoader
 
 
 def catalog_overview() -> QuerySet[SolutionArea]:
@@ -16,12 +17,14 @@ def catalog_overview() -> QuerySet[SolutionArea]:
     )
 
 
+# Read by every claim written (``cpor.rowload``: the statement is built once).
+_ROLES = RowLoader(PartnerRole, ("engagement", "solution_area"))
+
+
 def role_by_code(code: str) -> PartnerRole | None:
-    return (
-        PartnerRole.objects.select_related("engagement", "solution_area")
-        .filter(code=code, active=True)
-        .first()
-    )
+    """The active role ``code`` names (codes are unique), with its engagement and area."""
+    found = _ROLES.fetch("{row}.code = %s AND {row}.active = %s", [code, True])
+    return found[0] if found else None
 
 
 def coop_programs() -> QuerySet[OutOfScopeProgram]:

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models import BooleanField, ExpressionWrapper
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -31,9 +30,10 @@ from cpor.claims.permissions import (
 from cpor.claims.services.history import ValidationFailed, _lock_claim, _record
 from cpor.customers.lookup import count_lookup, record_unknown_tenant
 from cpor.customers.models import Subscription, Tenant
-from cpor.customers.relationships import related_tenant
+from cpor.customers.relationships import related_tenant_sql
 from cpor.errors import DomainError, PermissionDenied, illegal_transition
 from cpor.partners.models import LocationVerification, PartnerLocation, PartnerOrganisation
+from cpor.rowload import RowLoader
 
 
 @dataclass
@@ -142,10 +142,17 @@ def _resolve_role(data: ClaimInput) -> PartnerRole:
     return role
 
 
+# Read by every claim written, by statements built once (``cpor.rowload``).
+_LOCATIONS = RowLoader(PartnerLocation)
+_TENANTS = RowLoader(Tenant)
+
+
 def _resolve_location(organisation: PartnerOrganisation, partner_id: str) -> PartnerLocation:
-    location = PartnerLocation.objects.filter(
-        partner_id=str(partner_id).strip(), organisation=organisation
-    ).first()
+    found = _LOCATIONS.fetch(
+        "{row}.partner_id = %s AND {row}.organisation_id = %s",
+        [str(partner_id).strip(), organisation.pk],
+    )
+    location = found[0] if found else None
     if location is None:
         raise DomainError(
             "partner_id_not_yours",
@@ -177,12 +184,10 @@ def _resolve_tenant(tenant_id: str, organisation: PartnerOrganisation) -> Tenant
     """The tenant, with ``related``: whether the organisation may see its name (in the
     same query, for the answer of the write)."""
     guid = _parse_guid(tenant_id, "tenant_id")
-    related = related_tenant(organisation.pk, tenant="pk")
-    tenant = (
-        Tenant.objects.annotate(related=ExpressionWrapper(related, output_field=BooleanField()))
-        .filter(tenant_id=guid)
-        .first()
-    )
+    value = Tenant._meta.get_field("tenant_id").get_db_prep_value(guid, connection)
+    related = related_tenant_sql(organisation.pk, "{row}.id")
+    found = _TENANTS.fetch("{row}.tenant_id = %s", [value], annotate={"related": related})
+    tenant = found[0] if found else None
     if tenant is None:
         raise DomainError(
             "unknown_tenant",

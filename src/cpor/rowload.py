@@ -147,10 +147,11 @@ class RowLoader:
         sql += " ".join(joins) + " WHERE {where}"
         if self.order:
             meta = self.model._meta
+            fields = [(name.lstrip("-"), name.startswith("-")) for name in self.order]
             sql += " ORDER BY " + ", ".join(
-                f"{qn('t0')}.{qn(meta.get_field(name.lstrip('-')).column)}"
-                + (" DESC" if name.startswith("-") else "")
-                for name in self.order
+                f"{qn('t0')}.{qn((meta.pk if name == 'pk' else meta.get_field(name)).column)}"
+                + (" DESC" if descending else "")
+                for name, descending in fields
             )
         placed = [(t, t.names, t.fields.index(t.model._meta.pk)) for t in tables]
         return _Statement(sql, placed, converters)

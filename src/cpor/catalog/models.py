@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from cpor.rowload import RowLoader
+
 code_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9_-]*$", _("Use lower-case letters, digits, “-” and “_”.")
 )
@@ -232,16 +234,25 @@ class ProgramSettings(models.Model):
         and every time outside one (jobs, commands)."""
         memo = getattr(_per_request, "memo", None)
         if memo is None:
-            return cls.objects.get_or_create(pk=1)[0]
+            return cls._read()
         if "settings" not in memo:
-            memo["settings"] = cls.objects.get_or_create(pk=1)[0]
+            memo["settings"] = cls._read()
         return copy.copy(memo["settings"])  # a form may change its copy without saving
+
+    @classmethod
+    def _read(cls) -> "ProgramSettings":
+        # By a statement built once (cpor.rowload); the row is created on first use.
+        found = _SETTINGS.fetch("{row}.id = %s", [1])
+        return found[0] if found else cls.objects.get_or_create(pk=1)[0]
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         memo = getattr(_per_request, "memo", None)
         if memo is not None:
             memo.pop("settings", None)
+
+
+_SETTINGS = RowLoader(ProgramSettings)
 
 
 # The per-request memo of ProgramSettings.load, per thread (and per task under ASGI):

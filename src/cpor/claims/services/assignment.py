@@ -47,6 +47,7 @@ from cpor.claims.models import (
 from cpor.claims.permissions import require_operator
 from cpor.claims.services.history import SYSTEM, _lock_claim, _record
 from cpor.errors import DomainError, PermissionDenied, illegal_transition
+from cpor.rowload import RowLoader
 
 NEVER = datetime.datetime.min.replace(tzinfo=datetime.UTC)
 
@@ -81,17 +82,18 @@ def reviewer_open_loads(reviewer_ids: Iterable[int]) -> Counter:
     return Counter({row["assigned_reviewer_id"]: row["n"] for row in rows})
 
 
+# The on-duty rows with their reviewers, by a statement built once (``cpor.rowload``).
+_DUTIES = RowLoader(ReviewerDuty, ("reviewer",), order=("pk",))
+_ON_DUTY = (
+    "{row}.on_duty = %s AND EXISTS (SELECT 1 FROM accounts_user u"
+    " WHERE u.id = {row}.reviewer_id AND u.is_active = %s AND u.operator_role = %s)"
+)
+
+
 def _duties_on_duty_locked() -> list[ReviewerDuty]:
-    """The on-duty rows, locked in id order: the assignment's mutex (module docstring)."""
-    return list(
-        ReviewerDuty.objects.select_for_update()
-        .filter(
-            on_duty=True,
-            reviewer__is_active=True,
-            reviewer__operator_role=OperatorRole.REVIEWER,
-        )
-        .order_by("pk")
-    )
+    """The on-duty rows of active reviewers, locked in id order: the assignment's mutex
+    (module docstring); not the reviewers' user rows."""
+    return _DUTIES.fetch(_ON_DUTY, [True, True, str(OperatorRole.REVIEWER)], lock=True)
 
 
 class _Balancer:

@@ -9,11 +9,13 @@ from django.utils import timezone
 
 from cpor.accounts.models import User
 from cpor.claims import selectors, services
-from cpor.claims.models import Claim
+from cpor.claims.models import Association, Claim
 from cpor.claims.services.history import _lock_claim, claim_in_scope
 from cpor.customers.models import Tenant
 from cpor.keyset import InvalidCursor, encode_cursor
+from cpor.rowload import RowLoader
 from cpor.testing.factories import (
+    SubscriptionFactory,
     active_associations,
     claim_input,
     customer_tenant,
@@ -269,3 +271,29 @@ def test_both_forms_of_the_visibility_rule_agree(partner):
     assert [seen[(2, c.pk)] for c in (draft, mine, theirs)] == [False, False, True]
     assert [seen[(3, c.pk)] for c in (draft, mine, theirs)] == [False, True, True]
     assert not any(seen[(i, c.pk)] for i in (4, 5) for c in (draft, mine, theirs))
+
+
+def test_a_unit_in_sql_names_the_rows_unit_filter_names():
+    """``unit_sql`` (the reads built once) and ``unit_filter`` (the ORM's) agree: a
+    subscription, and a tenant's workload of a product, not the same product elsewhere."""
+    tenant, other = customer_tenant(), customer_tenant()
+    subscription = SubscriptionFactory(tenant=tenant)
+    active_associations(partner_user(), tenant, products=["teams", "intune"])
+    active_associations(partner_user(), other, products=["teams"])
+    active_associations(
+        partner_user(), tenant, role="build_intent_advisor", subscriptions=[subscription]
+    )
+    loader = RowLoader(Association)
+    units = {(a.tenant_id, a.product_id, a.subscription_id) for a in Association.objects.all()}
+    assert len(units) == 4
+    for tenant_id, product_id, subscription_id in units:
+        unit = {
+            "tenant_id": tenant_id,
+            "product_id": product_id,
+            "subscription_id": subscription_id,
+        }
+        expected = set(
+            Association.objects.filter(selectors.unit_filter(**unit)).values_list("pk", flat=True)
+        )
+        where, params = selectors.unit_sql(**unit)
+        assert {a.pk for a in loader.fetch(where, params)} == expected != set()

@@ -9,6 +9,7 @@ from django.core.cache import cache
 
 from cpor.accounts.models import OrganisationSignOn, SignOnDomain, SignOnTenant, User
 from cpor.partners.models import Membership, PartnerRoleName
+from cpor.rowload import RowLoader
 
 # The session remembers that the identity provider asserted MFA at this sign-in.
 IDP_MFA_SESSION_KEY = "cpor_mfa_by_idp"
@@ -23,6 +24,10 @@ ROLE_RELATIONS = {
 }
 
 
+# By a statement built once (``cpor.rowload``): asked on most pages.
+_ROLES = RowLoader(User, ROLE_RELATIONS.values())
+
+
 def load_roles(user: User) -> None:
     """Read the role relations ``user`` has not loaded yet, all in one query, and cache
     them on it as Django caches a relation it read (an absent one as absent): a page
@@ -30,8 +35,8 @@ def load_roles(user: User) -> None:
     missing = [name for name in ROLE_RELATIONS if not getattr(User, name).is_cached(user)]
     if not missing or not user.pk:
         return
-    relations = [ROLE_RELATIONS[name] for name in missing]
-    loaded = User.objects.select_related(*relations).filter(pk=user.pk).first()
+    found = _ROLES.fetch("{row}.id = %s", [user.pk])  # all of them, whatever is missing
+    loaded = found[0] if found else None
     for name in missing:
         relation = getattr(User, name).related
         relation.set_cached_value(user, loaded and relation.get_cached_value(loaded, None))

@@ -1,8 +1,8 @@
 """Model instances with their related rows, read by a statement built once per process.
 
 For the reads every transition makes (the claim locked with what its checks and its
-answer read, and its lines): Django compiles that query with its six joins in about
-3 ms of CPU, and PostgreSQL runs it in a tenth of that. A ``RowLoader`` writes the same
+answer read, and its lines): the ORM took 3.6 ms of CPU to build, compile and load them,
+where the same two statements from a bare cursor take 0.5 ms. A ``RowLoader`` writes the same
 SELECT from the models' metadata the first time it runs, and turns the rows into model
 instances as ``select_related`` does: the database's values converted by the fields'
 own converters, each related instance cached on its parent (None for an empty

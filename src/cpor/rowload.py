@@ -103,6 +103,11 @@ class RowLoader:
             instances.append(instance)
         return instances
 
+    def first(self, where: str, params: Sequence = (), **options) -> Model | None:
+        """The first row ``fetch`` gives, or None."""
+        found = self.fetch(where, params, **options)
+        return found[0] if found else None
+
     def _statement(self) -> _Statement:
         # Built per database vendor: the converters are the backend's.
         statement = self._statements.get(connection.vendor)

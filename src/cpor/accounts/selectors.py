@@ -35,8 +35,7 @@ def load_roles(user: User) -> None:
     missing = [name for name in ROLE_RELATIONS if not getattr(User, name).is_cached(user)]
     if not missing or not user.pk:
         return
-    found = _ROLES.fetch("{row}.id = %s", [user.pk])  # all of them, whatever is missing
-    loaded = found[0] if found else None
+    loaded = _ROLES.first("{row}.id = %s", [user.pk])  # all of them, whatever is missing
     for name in missing:
         relation = getattr(User, name).related
         relation.set_cached_value(user, loaded and relation.get_cached_value(loaded, None))

@@ -98,8 +98,7 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     prefix, _sep, secret = raw[len(TOKEN_PREFIX) :].partition("_")
     if not prefix or not secret:
         return None
-    found = _TOKENS.fetch("{row}.prefix = %s AND {row}.revoked_at IS NULL", [prefix])
-    token = found[0] if found else None
+    token = _TOKENS.first("{row}.prefix = %s AND {row}.revoked_at IS NULL", [prefix])
     if token is None or not hmac.compare_digest(token.token_hash, hash_token(raw)):
         return None
     now = timezone.now()

@@ -242,8 +242,7 @@ class ProgramSettings(models.Model):
     @classmethod
     def _read(cls) -> "ProgramSettings":
         # By a statement built once (cpor.rowload); the row is created on first use.
-        found = _SETTINGS.fetch("{row}.id = %s", [1])
-        return found[0] if found else cls.objects.get_or_create(pk=1)[0]
+        return _SETTINGS.first("{row}.id = %s", [1]) or cls.objects.get_or_create(pk=1)[0]
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)

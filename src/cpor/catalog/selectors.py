@@ -23,8 +23,7 @@ _ROLES = RowLoader(PartnerRole, ("engagement", "solution_area"))
 
 def role_by_code(code: str) -> PartnerRole | None:
     """The active role ``code`` names (codes are unique), with its engagement and area."""
-    found = _ROLES.fetch("{row}.code = %s AND {row}.active = %s", [code, True])
-    return found[0] if found else None
+    return _ROLES.first("{row}.code = %s AND {row}.active = %s", [code, True])
 
 
 def coop_programs() -> QuerySet[OutOfScopeProgram]:

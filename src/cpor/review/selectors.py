@@ -53,6 +53,7 @@ from cpor.claims.models import (
 )
 from cpor.claims.permissions import require_operator, require_program_admin
 from cpor.claims.selectors import (
+    CLAIM_LINES,
     claim_expected_dates,
     claim_history,
     claim_list,
@@ -65,7 +66,7 @@ from cpor.claims.services.assignment import reviewer_open_loads
 from cpor.keyset import KeysetPage, SortKey, bounded_count, bounded_counts, keyset_page
 from cpor.partners.models import PartnerLocation, PartnerOrganisation
 from cpor.review.models import SavedQueueFilter
-from cpor.rowload import RowLoader, placeholders
+from cpor.rowload import placeholders
 
 # What the queue lists: claims waiting for a reviewer's decision.
 QUEUE_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED)
@@ -93,11 +94,11 @@ class QueueFilters:
 # role's engagement sets the PoE age limit and the purchase channels it accepts.
 _POE_MISSING_SQL = """
 NOT EXISTS (SELECT 1 FROM claims_proofofexecution p
-             WHERE p.claim_id = {claim}.id AND p.signed_on <= %s AND p.signed_on >= {cutoff})"""
+             WHERE p.claim_id = {row}.id AND p.signed_on <= %s AND p.signed_on >= {cutoff})"""
 _UNIT_INVALID_SQL = """
 EXISTS (SELECT 1 FROM claims_claimline l
           JOIN customers_subscription s ON s.id = l.subscription_id
-         WHERE l.claim_id = {claim}.id AND l.status = %s
+         WHERE l.claim_id = {row}.id AND l.status = %s
            AND (s.ends_on < %s OR s.starts_on > %s{wrong_channel}))"""
 
 
@@ -113,7 +114,7 @@ def _flag_conditions(today: datetime.date) -> dict[str, Q | ClaimCondition]:
             roles_by_channels.setdefault(tuple(channels), []).append(pk)
     cutoff, cutoff_params = "", []
     for day, roles in roles_by_cutoff.items():
-        cutoff += f" WHEN {{claim}}.role_id IN ({placeholders(roles)}) THEN %s"
+        cutoff += f" WHEN {{row}}.role_id IN ({placeholders(roles)}) THEN %s"
         cutoff_params += [*roles, day]
     cutoff_params.append(today - datetime.timedelta(days=365))  # a role without one
     poe_missing = ClaimCondition(
@@ -123,7 +124,7 @@ def _flag_conditions(today: datetime.date) -> dict[str, Q | ClaimCondition]:
     wrong_channel, channel_params = "", []
     for channels, roles in roles_by_channels.items():
         wrong_channel += (
-            f" OR ({{claim}}.role_id IN ({placeholders(roles)})"
+            f" OR ({{row}}.role_id IN ({placeholders(roles)})"
             f" AND NOT s.purchase_channel IN ({placeholders(channels)}))"
         )
         channel_params += [*roles, *channels]
@@ -388,9 +389,6 @@ def review_queue_page(
     )
 
 
-_LINES = RowLoader(ClaimLine, ("product", "subscription"), order=ClaimLine._meta.ordering)
-
-
 def lines_awaiting_decision(*, actor: User, pk: int) -> list[ClaimLine]:
     """The pending lines of claim ``pk``, none unless the actor may see it: the choices
     of the approval form, read in one statement built once (``cpor.rowload``)."""
@@ -399,7 +397,7 @@ def lines_awaiting_decision(*, actor: User, pk: int) -> list[ClaimLine]:
         return []
     visible = scope.where.replace("{row}", "c")  # the scope's values go as parameters
     where = f"{{row}}.claim_id = %s AND {{row}}.status = %s AND EXISTS (SELECT 1 FROM claims_claim c WHERE c.id = {{row}}.claim_id AND {visible})"  # noqa: S608, E501
-    return _LINES.fetch(where, [pk, str(LineStatus.PENDING), *scope.params])
+    return CLAIM_LINES.fetch(where, [pk, str(LineStatus.PENDING), *scope.params])
 
 
 # ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from cpor.claims.selectors.partner import (
     tenant_by_tenant_id,
 )
 from cpor.claims.selectors.scope import (
+    CLAIM_LINES,
     SEARCH_TENANT_IDS,
     TENANT_UNCONFIRMED,
     ClaimFilters,
@@ -53,6 +54,7 @@ from cpor.claims.selectors.scope import (
 __all__ = [
     "BADGE_LIMIT",
     "CLAIM_COUNT_LIMIT",
+    "CLAIM_LINES",
     "CLAIM_SORTS",
     "DEFAULT_CLAIM_SORT",
     "LIST_COLUMNS",

@@ -148,11 +148,10 @@ _TENANTS = RowLoader(Tenant)
 
 
 def _resolve_location(organisation: PartnerOrganisation, partner_id: str) -> PartnerLocation:
-    found = _LOCATIONS.fetch(
+    location = _LOCATIONS.first(
         "{row}.partner_id = %s AND {row}.organisation_id = %s",
         [str(partner_id).strip(), organisation.pk],
     )
-    location = found[0] if found else None
     if location is None:
         raise DomainError(
             "partner_id_not_yours",
@@ -186,8 +185,7 @@ def _resolve_tenant(tenant_id: str, organisation: PartnerOrganisation) -> Tenant
     guid = _parse_guid(tenant_id, "tenant_id")
     value = Tenant._meta.get_field("tenant_id").get_db_prep_value(guid, connection)
     related = related_tenant_sql(organisation.pk, "{row}.id")
-    found = _TENANTS.fetch("{row}.tenant_id = %s", [value], annotate={"related": related})
-    tenant = found[0] if found else None
+    tenant = _TENANTS.first("{row}.tenant_id = %s", [value], annotate={"related": related})
     if tenant is None:
         raise DomainError(
             "unknown_tenant",

@@ -14,7 +14,7 @@ from cpor.claims.models import (
     ClaimEvent,
     ClaimLine,
 )
-from cpor.claims.selectors import claim_scope
+from cpor.claims.selectors import CLAIM_LINES, claim_scope
 from cpor.errors import DomainError, illegal_transition
 from cpor.rowload import RowLoader
 
@@ -74,7 +74,6 @@ def _record(
 # took 3.6).
 CLAIM_RELATED = ("organisation", "location", "tenant", "role__solution_area", "role__engagement")
 _CLAIMS = RowLoader(Claim, CLAIM_RELATED)
-_LINES = RowLoader(ClaimLine, ("product", "subscription"), order=ClaimLine._meta.ordering)
 
 
 def _lock_claim(claim: Claim | int) -> Claim:
@@ -95,11 +94,10 @@ def _lock_claim(claim: Claim | int) -> Claim:
         where, params = f"{where} AND {scope.where}", [*params, *scope.params]
         if scope.tenant_related is not True:
             annotate["tenant_related"] = scope.tenant_related
-    found = _CLAIMS.fetch(where, params, lock=True, annotate=annotate)
-    if not found:
+    locked = _CLAIMS.first(where, params, lock=True, annotate=annotate)
+    if locked is None:
         raise Claim.DoesNotExist("Claim matching query does not exist.")
-    locked = found[0]
-    _cache_lines(locked, _LINES.fetch("{row}.claim_id = %s", [pk]))
+    _cache_lines(locked, CLAIM_LINES.fetch("{row}.claim_id = %s", [pk]))
     if viewer is not None and scope.tenant_related is True:
         locked.tenant_related = True
     # Whether the caller may see the tenant's name, when the claim given knew it: the

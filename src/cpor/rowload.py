@@ -21,6 +21,14 @@ def placeholders(values: Sequence) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+def converters(field: Field, alias: str) -> list[tuple]:
+    """What turns the database's value of ``field`` (read as ``alias``) into Python's,
+    as the ORM applies it: each converter with the column it is called with."""
+    column = field.get_col(alias)
+    found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+    return [(converter, column) for converter in found]
+
+
 def _join(link, parent: str, alias: str, *, outer: bool, path: str) -> tuple[str, bool]:
     """The JOIN that reaches ``link``'s model from the table ``parent`` as ``alias``, and
     whether it is an outer one: a link that may be empty, or any link under one (as the
@@ -136,15 +144,12 @@ class RowLoader:
                     parent_index = by_path[parent_path]
                     tables.append(_Table(related, alias, fields, parent_index, link, outer))
                 parent_path = here
-        columns, converters = [], []
+        columns, converters_at = [], []
         for table in tables:
             for field in table.fields:
-                column = field.get_col(table.alias)
-                found = connection.ops.get_db_converters(column) + column.get_db_converters(
-                    connection
-                )
+                found = converters(field, table.alias)
                 if found:
-                    converters.append((len(columns), [(c, column) for c in found]))
+                    converters_at.append((len(columns), found))
                 columns.append(f"{qn(table.alias)}.{qn(field.column)}")
         # Every name comes from the models' metadata; the values go as parameters.
         table = f"{qn(self.model._meta.db_table)} {qn('t0')}"
@@ -159,7 +164,7 @@ class RowLoader:
                 for name, descending in fields
             )
         placed = [(t, t.names, t.fields.index(t.model._meta.pk)) for t in tables]
-        return _Statement(sql, placed, converters)
+        return _Statement(sql, placed, converters_at)
 
     def _instance(self, statement: _Statement, values: list) -> Model:
         for index, found in statement.converters:

@@ -5,12 +5,15 @@ A submitted claim's recorded fields never change: ``ClaimQuerySet.update`` and
 any other path.
 """
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cpor import rowwrite
 from cpor.catalog.models import PartnerRole, Product
 from cpor.customers.models import Subscription, Tenant
 from cpor.errors import DomainError
@@ -206,13 +209,29 @@ class Claim(models.Model):
         return instance
 
     def save(self, *args, **kwargs) -> None:
-        stored = getattr(self, "_stored", None)
-        if stored is not None:
-            self._refuse_frozen_changes(stored)
+        self._refuse_frozen_changes()
         super().save(*args, **kwargs)
+        self._remember_stored()
+
+    def save_fields(self, fields: Sequence[str]) -> None:
+        """``save(update_fields=fields)`` by a statement built once (``cpor.rowwrite``),
+        under the same refusal of frozen changes: what every transition writes."""
+        self._refuse_frozen_changes()
+        rowwrite.update(self, fields)
+        self._remember_stored()
+
+    def save_new(self) -> None:
+        """``save()`` of a new claim by a statement built once (``cpor.rowwrite``)."""
+        rowwrite.insert(self)
+        self._remember_stored()
+
+    def _remember_stored(self) -> None:
         self._stored = {f.attname: getattr(self, f.attname) for f in self._meta.concrete_fields}
 
-    def _refuse_frozen_changes(self, stored: dict) -> None:
+    def _refuse_frozen_changes(self) -> None:
+        stored = getattr(self, "_stored", None)
+        if stored is None:
+            return
         stored_status = stored.get("status")
         if stored_status == ClaimStatus.DRAFT:
             return

@@ -397,7 +397,7 @@ def claim_create(*, actor: User, data: ClaimInput) -> Claim:
 @transaction.atomic
 def _claim_create(*, actor: User, membership, data: ClaimInput) -> Claim:
     resolved = _resolve(membership.organisation, data)
-    claim = Claim.objects.create(
+    claim = Claim(
         organisation=membership.organisation,
         location=resolved.location,
         role=resolved.role,
@@ -405,6 +405,7 @@ def _claim_create(*, actor: User, membership, data: ClaimInput) -> Claim:
         created_by=actor,
         **resolved.fields,
     )
+    claim.save_new()
     claim.tenant_related = resolved.tenant.related
     _write_lines(claim, resolved.units)
     _record(claim, action=EventAction.CREATE, actor=actor, to_status=ClaimStatus.DRAFT)

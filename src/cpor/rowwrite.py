@@ -8,8 +8,8 @@ model, database vendor and set of columns, and bind the values as ``save`` prepa
 them (``pre_save``, then ``get_db_prep_save``).
 
 They skip what ``save`` adds around the statement, so they take only models that need
-none of it: no ``pre_save``/``post_save`` receivers (refused, not skipped, if one is
-connected), and no ``save`` override unless its caller applies the override's rules
+none of it: no ``pre_save``/``post_save`` receivers and no parent model (both refused,
+not skipped), and no ``save`` override unless its caller applies the override's rules
 itself (``Claim.save_fields`` does). Like the ``RowLoader`` statements they run on the
 default database."""
 
@@ -35,20 +35,22 @@ _inserts: dict[tuple, _Insert] = {}
 _updates: dict[tuple, str] = {}
 
 
-def _refuse_listened(model: type[Model]) -> None:
+def _refuse_unsupported(model: type[Model]) -> None:
     if signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
         raise TypeError(f"{model.__name__}: its saves are listened to; save it with save()")
+    if model._meta.parents:  # its row spans tables, which save() writes one by one
+        raise TypeError(f"{model.__name__}: a child of another model; save it with save()")
 
 
 def insert(instance: Model) -> None:
     """``instance.save()`` of a new row: sets its primary key, and the values the
     database gave its ``db_default`` fields."""
     model = type(instance)
-    _refuse_listened(model)
+    _refuse_unsupported(model)
     meta = model._meta
     if instance.pk is not None:
         raise ValueError("insert() writes new rows; their primary key is the database's")
-    fields = [f for f in meta.concrete_fields if f is not meta.auto_field]
+    fields = [f for f in meta.concrete_fields if f is not meta.auto_field and not f.generated]
     defaulted = tuple(isinstance(getattr(instance, f.attname), DatabaseDefault) for f in fields)
     key = (model, connection.vendor, defaulted)
     statement = _inserts.get(key)
@@ -103,7 +105,7 @@ def update(instance: Model, fields: Sequence[str]) -> None:
     """``instance.save(update_fields=fields)``: raises ``DatabaseError`` as ``save`` does
     when the row is gone."""
     model = type(instance)
-    _refuse_listened(model)
+    _refuse_unsupported(model)
     meta = model._meta
     key = (model, connection.vendor, tuple(fields))
     sql = _updates.get(key)

@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.db import DatabaseError
 from django.db.models.signals import post_save
+from django.test.utils import isolate_apps
 from django.utils import timezone
 
 from cpor import rowwrite
@@ -126,3 +127,13 @@ def test_a_claims_fields_saved_by_statement_still_refuse_frozen_changes():
         claim.save_fields(["decided_at"])
     assert refused.value.code == "claim_frozen"
     assert Claim.objects.get(pk=claim.pk).decided_at is None
+
+
+@isolate_apps("cpor.claims")
+def test_a_model_whose_row_spans_tables_is_refused():
+    class Child(Claim):  # multi-table inheritance: save() writes a row in each table
+        class Meta:
+            app_label = "claims"
+
+    with pytest.raises(TypeError, match="child of another model"):
+        rowwrite.insert(Child(name="x"))

@@ -27,7 +27,7 @@ from cpor.claims.permissions import (
     partner_membership,
     require_claim_manager,
 )
-from cpor.claims.services.history import ValidationFailed, _lock_claim, _record
+from cpor.claims.services.history import ValidationFailed, _cache_lines, _lock_claim, _record
 from cpor.customers.lookup import count_lookup, record_unknown_tenant
 from cpor.customers.models import Subscription, Tenant
 from cpor.customers.relationships import related_tenant_sql
@@ -354,9 +354,7 @@ def _write_lines(claim: Claim, units: list[tuple[Product, Subscription | None]])
     )
     # Keep the lines just written as if prefetched: the caller's answer lists them
     # without reading them back.
-    written = ClaimLine.objects.filter(claim=claim)
-    written._result_cache, written._prefetch_done = lines, True
-    claim._prefetched_objects_cache = {"lines": written}
+    _cache_lines(claim, lines)
 
 
 @contextmanager

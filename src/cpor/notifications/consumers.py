@@ -39,6 +39,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from cpor import rowwrite
 from cpor.claims.models import ClaimEvent
 from cpor.notifications.models import EventCursor, OutboxMessage
 
@@ -149,35 +150,9 @@ def consume_all(*, batch_size: int = BATCH_SIZE, max_batches: int | None = None)
 INLINE_MAX_BATCHES = 4
 
 
-INSERT_CHUNK = 500  # rows per statement, well under SQLite's limit on parameters
-
-
 def outbox_insert(messages: list[OutboxMessage]) -> list[int]:
     """Insert messages whose ``dedupe_key`` is not taken yet; the ids of those inserted."""
-    ids: list[int] = []
-    for start in range(0, len(messages), INSERT_CHUNK):
-        ids += _insert_chunk(messages[start : start + INSERT_CHUNK])
-    return ids
-
-
-def _insert_chunk(messages: list[OutboxMessage]) -> list[int]:
-    meta = OutboxMessage._meta
-    quote = connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    rows, values = [], []
-    for message in messages:
-        rows.append(f"({', '.join(['%s'] * len(fields))})")
-        for field in fields:
-            values.append(field.get_db_prep_save(field.pre_save(message, add=True), connection))
-    # Identifiers come from the model's metadata, quoted; every value is a parameter.
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES {', '.join(rows)} "
-        f"ON CONFLICT ({quote('dedupe_key')}) DO NOTHING RETURNING {quote(meta.pk.column)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        return [row[0] for row in cursor.fetchall()]
+    return [message.pk for message in rowwrite.insert_new(messages, unique="dedupe_key")]
 
 
 def skip_to_head() -> None:

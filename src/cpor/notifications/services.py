@@ -13,11 +13,11 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from cpor import retention
+from cpor import retention, rowwrite
 from cpor.errors import DomainError
 from cpor.notifications.models import MessageKind, MessageStatus, OutboxMessage
 
@@ -65,36 +65,10 @@ def outbox_queue(*, kind: str, dedupe_key: str, recipient: str, **fields) -> Out
     and SQLite 3.35+): no savepoint, and a concurrent duplicate simply inserts nothing.
     Delivery starts once the transaction commits. Other kinds (webhooks) use this too."""
     message = OutboxMessage(kind=kind, dedupe_key=dedupe_key, recipient=recipient, **fields)
-    if not _insert_unless_queued(message):
+    if not rowwrite.insert_new([message], unique="dedupe_key"):
         return None
     transaction.on_commit(lambda: dispatch(message.pk))
     return message
-
-
-def _insert_unless_queued(message: OutboxMessage) -> bool:
-    meta = OutboxMessage._meta
-    db = connections[router.db_for_write(OutboxMessage)]
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    for field in fields:
-        field.pre_save(message, add=True)
-    columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
-    values = [f.get_db_prep_save(getattr(message, f.attname), db) for f in fields]
-    # Identifiers come from the model's metadata, quoted; every value is a parameter.
-    sql = (
-        f"INSERT INTO {db.ops.quote_name(meta.db_table)} ({columns}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({db.ops.quote_name('dedupe_key')}) DO NOTHING RETURNING "
-        f"{db.ops.quote_name(meta.pk.column)}"
-    )
-    with db.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    message.pk = row[0]
-    message._state.adding = False
-    message._state.db = db.alias
-    return True
 
 
 def queue_email(

@@ -11,6 +11,7 @@ from django.utils import timezone
 from cpor import rowwrite
 from cpor.claims.models import Association, AssociationStatus, Claim, ClaimEvent, EventAction
 from cpor.errors import DomainError
+from cpor.notifications.models import MessageKind, OutboxMessage
 from cpor.testing.factories import operator_user, submitted_claim
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +138,25 @@ def test_a_model_whose_row_spans_tables_is_refused():
 
     with pytest.raises(TypeError, match="child of another model"):
         rowwrite.insert(Child(name="x"))
+
+
+def _webhook(key: str, recipient: str = "https://hooks.partner.example/cpor") -> OutboxMessage:
+    return OutboxMessage(
+        kind=MessageKind.WEBHOOK, dedupe_key=key, recipient=recipient, payload={"n": key}
+    )
+
+
+def test_insert_new_writes_each_unique_value_once_in_any_chunk(monkeypatch):
+    monkeypatch.setattr(rowwrite, "ROWS_PER_STATEMENT", 2)  # chunks of 2, and a last of 1
+    rowwrite.insert_new([_webhook("a")], unique="dedupe_key")
+    given = [_webhook("b"), _webhook("a"), _webhook("c"), _webhook("c", "https://x"), _webhook("d")]
+
+    inserted = rowwrite.insert_new(given, unique="dedupe_key")
+
+    assert [m.dedupe_key for m in inserted] == ["b", "c", "d"]  # in the order given
+    assert inserted[1] is given[2]  # a value twice: the first one is written
+    stored = {m.dedupe_key: m for m in OutboxMessage.objects.all()}
+    assert sorted(stored) == ["a", "b", "c", "d"]
+    assert stored["c"].recipient == "https://hooks.partner.example/cpor"
+    assert all(stored[m.dedupe_key].pk == m.pk and not m._state.adding for m in inserted)
+    assert given[1].pk is None and given[1]._state.adding  # taken already: not written

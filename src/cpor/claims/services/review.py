@@ -182,10 +182,11 @@ def _decide_lines(pending: dict[int, ClaimLine], approved: set[int]) -> None:
     and the same statuses on the lines in memory, which the answer shows."""
     qn = connection.ops.quote_name
     ids, chosen = list(pending), [pk for pk in pending if pk in approved]
-    pk = qn(ClaimLine._meta.pk.column)
+    meta = ClaimLine._meta
+    pk, status = qn(meta.pk.column), qn(meta.get_field("status").column)
     # Names from the model's metadata; the ids and statuses go as parameters.
     sql = (
-        f"UPDATE {qn(ClaimLine._meta.db_table)} SET {qn('status')} = "  # noqa: S608
+        f"UPDATE {qn(meta.db_table)} SET {status} = "  # noqa: S608
         f"CASE WHEN {pk} IN ({placeholders(chosen)}) THEN %s ELSE %s END "
         f"WHERE {pk} IN ({placeholders(ids)})"
     )
